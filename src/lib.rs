@@ -1,0 +1,15 @@
+pub mod clock;
+pub mod credentials;
+pub mod domain;
+pub mod error;
+pub mod metrics;
+pub mod normalize;
+pub mod routes;
+pub mod secret;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod throttle;
+pub mod upstream;
+pub mod cli;

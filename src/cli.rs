@@ -1,0 +1,31 @@
+//! The subcommands: `serve` (default), `openapi`, `deliveries`.
+
+use std::process::ExitCode;
+
+use crate::settings::{Cli, Command, Settings};
+use crate::startup::{Application, BoxError};
+
+pub fn run(cli: Cli) -> ExitCode {
+    let outcome = match cli.command {
+        None => serve(cli.serve),
+        Some(Command::Serve(s)) => serve(*s),
+        Some(Command::Openapi { .. }) => Err("the openapi command is not built yet".into()),
+        Some(Command::Deliveries { .. }) => Err("the deliveries command is not built yet".into()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("livechat-gateway: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: Settings) -> Result<(), BoxError> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings).await?;
+        log::info!("livechat-gateway listening on port {}, public URL {}", app.port(), app.public_url());
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,245 @@
+//! The caller's LiveChat credentials and everything derived from them.
+//!
+//! The API key is only ever held as a `SecretString`; what the gateway keys state on is an
+//! opaque `ConnectionId` (HMAC under the gateway secret), and what it stores is a sealed blob
+//! (XChaCha20-Poly1305) bound to the subscription that owns it.
+
+use std::fmt;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+
+use crate::error::ApiError;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// A Basic pair as the platform sends it: the agent's login e-mail and its API key.
+#[derive(Clone)]
+pub struct Credentials {
+    pub login: String,
+    pub api_key: SecretString,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("login", &self.login)
+            .field("api_key", &"[redacted]")
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// Parses an `Authorization` header value. The error never echoes the header.
+    pub fn from_authorization(value: Option<&str>) -> Result<Self, ApiError> {
+        let missing = || {
+            ApiError::Unauthorized(
+                "Missing or malformed credentials: send HTTP Basic with your LiveChat login e-mail and API key.".into(),
+            )
+        };
+        let value = value.ok_or_else(missing)?.trim();
+        let (scheme, encoded) = value.split_once(' ').ok_or_else(missing)?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return Err(missing());
+        }
+        let decoded = STANDARD.decode(encoded.trim()).map_err(|_| missing())?;
+        let decoded = String::from_utf8(decoded).map_err(|_| missing())?;
+        let (login, key) = decoded.split_once(':').ok_or_else(missing)?;
+        if login.trim().is_empty() || key.is_empty() {
+            return Err(missing());
+        }
+        Ok(Self {
+            login: login.trim().to_string(),
+            api_key: SecretString::from(key.to_string()),
+        })
+    }
+
+    /// The `Authorization` value to send upstream.
+    pub fn basic_header(&self) -> String {
+        let raw = format!("{}:{}", self.login, self.api_key.expose_secret());
+        format!("Basic {}", STANDARD.encode(raw))
+    }
+}
+
+/// Opaque, stable per (login, API key) pair; safe to log and store.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId(String);
+
+impl ConnectionId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Re-wraps an id read back from the store.
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ConnectionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ConnectionId({})", self.0)
+    }
+}
+
+/// Keys derived from the gateway secret, one per purpose.
+#[derive(Clone)]
+pub struct Keys {
+    connection: [u8; 32],
+    seal: [u8; 32],
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Keys([redacted])")
+    }
+}
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        mac.update(&(p.len() as u64).to_be_bytes());
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("sealed credentials could not be opened")]
+pub struct UnsealError;
+
+impl Keys {
+    pub fn derive(secret: &SecretString) -> Self {
+        let s = secret.expose_secret().as_bytes();
+        Self {
+            connection: hmac(s, &[b"livechat-gateway/connection-id/v1"]),
+            seal: hmac(s, &[b"livechat-gateway/seal/v1"]),
+        }
+    }
+
+    pub fn connection_id(&self, creds: &Credentials) -> ConnectionId {
+        let tag = hmac(
+            &self.connection,
+            &[creds.login.as_bytes(), creds.api_key.expose_secret().as_bytes()],
+        );
+        ConnectionId(URL_SAFE_NO_PAD.encode(&tag[..18]))
+    }
+
+    /// Seals the credentials; `context` (e.g. subscription id + connection id) must be given
+    /// again to open them, so a blob copied to another row is useless.
+    pub fn seal(&self, context: &str, creds: &Credentials) -> String {
+        let cipher = XChaCha20Poly1305::new((&self.seal).into());
+        let mut nonce = [0u8; 24];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let plain = format!("{}\n{}", creds.login, creds.api_key.expose_secret());
+        let ct = cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plain.as_bytes(),
+                    aad: context.as_bytes(),
+                },
+            )
+            .expect("XChaCha20-Poly1305 encryption does not fail for in-memory buffers");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        format!("v1.{}", URL_SAFE_NO_PAD.encode(out))
+    }
+
+    pub fn open(&self, context: &str, sealed: &str) -> Result<Credentials, UnsealError> {
+        let raw = sealed
+            .strip_prefix("v1.")
+            .and_then(|b| URL_SAFE_NO_PAD.decode(b).ok())
+            .filter(|r| r.len() > 24)
+            .ok_or(UnsealError)?;
+        let (nonce, ct) = raw.split_at(24);
+        let cipher = XChaCha20Poly1305::new((&self.seal).into());
+        let plain = cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| UnsealError)?;
+        let plain = String::from_utf8(plain).map_err(|_| UnsealError)?;
+        let (login, key) = plain.split_once('\n').ok_or(UnsealError)?;
+        Ok(Credentials {
+            login: login.to_string(),
+            api_key: SecretString::from(key.to_string()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds(login: &str, key: &str) -> Credentials {
+        Credentials {
+            login: login.into(),
+            api_key: SecretString::from(key.to_string()),
+        }
+    }
+
+    #[test]
+    fn parses_basic_and_rejects_the_rest() {
+        let ok = Credentials::from_authorization(Some("Basic YWdlbnRAeC5jb206c2VjcmV0Ojo=")).unwrap();
+        assert_eq!(ok.login, "agent@x.com");
+        assert_eq!(ok.api_key.expose_secret(), "secret::");
+        for bad in [
+            None,
+            Some(""),
+            Some("Bearer abc"),
+            Some("Basic !!!"),
+            Some("Basic YWdlbnQ="),     // no colon
+            Some("Basic OnNlY3JldA=="), // empty login
+            Some("Basic YWdlbnQ6"),     // empty key
+        ] {
+            assert!(Credentials::from_authorization(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn connection_ids_are_stable_keyed_and_distinct() {
+        let k1 = Keys::derive(&SecretString::from("one".to_string()));
+        let k2 = Keys::derive(&SecretString::from("two".to_string()));
+        let a = creds("a@x.com", "key-a");
+        assert_eq!(k1.connection_id(&a), k1.connection_id(&a));
+        assert_ne!(k1.connection_id(&a), k2.connection_id(&a));
+        assert_ne!(k1.connection_id(&a), k1.connection_id(&creds("a@x.com", "key-b")));
+        assert!(!k1.connection_id(&a).as_str().contains("key-a"));
+    }
+
+    #[test]
+    fn sealed_credentials_open_only_in_their_context() {
+        let k = Keys::derive(&SecretString::from("s".to_string()));
+        let sealed = k.seal("sub-1/conn-1", &creds("a@x.com", "CANARY-KEY"));
+        assert!(!sealed.contains("CANARY"));
+        let back = k.open("sub-1/conn-1", &sealed).unwrap();
+        assert_eq!(back.api_key.expose_secret(), "CANARY-KEY");
+        assert!(k.open("sub-2/conn-1", &sealed).is_err());
+        let other = Keys::derive(&SecretString::from("t".to_string()));
+        assert!(other.open("sub-1/conn-1", &sealed).is_err());
+        assert!(k.open("sub-1/conn-1", "v1.garbage").is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let shown = format!("{:?}", creds("a@x.com", "CANARY-KEY"));
+        assert!(!shown.contains("CANARY"));
+    }
+}

@@ -1,0 +1,199 @@
+//! LiveChat answers in several shapes (livechat-v2.md marks them UNCERTAIN); flows see one.
+//! Date-times become RFC 3339 UTC with milliseconds, groups become `{id, name}` objects.
+
+use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+/// Formats unix milliseconds as `yyyy-MM-ddTHH:mm:ss.fffZ`.
+pub fn format_ms(ms: i64) -> Option<String> {
+    let t = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).ok()?;
+    let f = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    t.format(&f).ok()
+}
+
+/// Any date LiveChat sends (unix seconds or ms as number or string, ISO 8601) as unix ms.
+/// `0` means "never" in LiveChat's answers and yields `None`.
+pub fn parse_ms(v: &Value) -> Option<i64> {
+    let from_number = |n: f64| -> Option<i64> {
+        if !n.is_finite() || n <= 0.0 {
+            return None;
+        }
+        // Seconds until the year 5138; anything larger is already milliseconds.
+        Some(if n < 1e11 { (n * 1000.0).round() as i64 } else { n.round() as i64 })
+    };
+    match v {
+        Value::Number(n) => from_number(n.as_f64()?),
+        Value::String(s) => {
+            let s = s.trim();
+            if let Ok(n) = s.parse::<f64>() {
+                return from_number(n);
+            }
+            if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+                return Some((t.unix_timestamp_nanos() / 1_000_000) as i64);
+            }
+            let naive = format_description!("[year]-[month]-[day][first [T][ ]][hour]:[minute]:[second]");
+            PrimitiveDateTime::parse(s, &naive)
+                .ok()
+                .map(|t| (t.assume_utc().unix_timestamp_nanos() / 1_000_000) as i64)
+        }
+        _ => None,
+    }
+}
+
+/// Rewrites `obj[key]` as an RFC 3339 date-time; removes it when it is "never" or unreadable.
+pub fn date_field(obj: &mut Map<String, Value>, key: &str) {
+    let Some(v) = obj.get(key) else { return };
+    match parse_ms(v).and_then(format_ms) {
+        Some(s) => {
+            obj.insert(key.to_string(), Value::String(s));
+        }
+        None => {
+            if !(v.is_null() || v == &Value::from(0) || v == &Value::from("0")) {
+                log::warn!("dropping unreadable date-time in field `{key}`");
+            }
+            obj.remove(key);
+        }
+    }
+}
+
+/// `n` → `{"id": n}`; objects stay; anything else is dropped.
+pub fn group(v: Value) -> Option<Value> {
+    match v {
+        Value::Number(_) => Some(Value::Object(Map::from_iter([("id".to_string(), v)]))),
+        Value::String(ref s) => s
+            .parse::<i64>()
+            .ok()
+            .map(|n| Value::Object(Map::from_iter([("id".to_string(), Value::from(n))]))),
+        Value::Object(_) => Some(v),
+        _ => None,
+    }
+}
+
+fn groups_field(obj: &mut Map<String, Value>, key: &str) {
+    if let Some(v) = obj.remove(key) {
+        let list = match v {
+            Value::Array(items) => items.into_iter().filter_map(group).collect(),
+            single => group(single).into_iter().collect(),
+        };
+        obj.insert(key.to_string(), Value::Array(list));
+    }
+}
+
+fn each_object(obj: &mut Map<String, Value>, key: &str, f: impl Fn(&mut Map<String, Value>)) {
+    if let Some(Value::Array(items)) = obj.get_mut(key) {
+        for item in items.iter_mut() {
+            if let Value::Object(o) = item {
+                f(o);
+            }
+        }
+    }
+}
+
+/// A ticket from REST or webhook. `date` (creation) is derived from the first event or
+/// `opened` when LiveChat leaves it out, so a flow always has it.
+pub fn ticket(mut v: Value) -> Value {
+    let Value::Object(obj) = &mut v else { return v };
+    if !obj.contains_key("date") {
+        let first = obj
+            .get("events")
+            .and_then(|e| e.as_array())
+            .and_then(|e| e.iter().filter_map(|ev| ev.get("date").and_then(parse_ms)).min())
+            .or_else(|| {
+                obj.get("opened")
+                    .and_then(|o| o.as_array())
+                    .and_then(|o| o.iter().filter_map(|x| x.get("from").and_then(parse_ms)).min())
+            });
+        if let Some(ms) = first {
+            obj.insert("date".into(), Value::from(ms / 1000));
+        }
+    }
+    date_field(obj, "date");
+    date_field(obj, "modified");
+    each_object(obj, "events", |e| date_field(e, "date"));
+    groups_field(obj, "groups");
+    if let Some(g) = obj.remove("currentGroup") {
+        if let Some(g) = group(g) {
+            obj.insert("currentGroup".into(), g);
+        }
+    }
+    v
+}
+
+/// An agent object: groups as objects, `max_chats_count` as an integer, `last_logout` a date.
+pub fn agent(mut v: Value) -> Value {
+    let Value::Object(obj) = &mut v else { return v };
+    groups_field(obj, "groups");
+    if let Some(Value::String(s)) = obj.get("max_chats_count") {
+        if let Ok(n) = s.trim().parse::<i64>() {
+            obj.insert("max_chats_count".into(), Value::from(n));
+        }
+    }
+    date_field(obj, "last_logout");
+    v
+}
+
+/// The chat of a `chat_started`/`chat_ended` notification. `groups` stays integers here, as
+/// the notification schema (`WebhookChatResponse`) has it.
+pub fn chat(mut v: Value) -> Value {
+    let Value::Object(obj) = &mut v else { return v };
+    date_field(obj, "started_timestamp");
+    date_field(obj, "ended_timestamp");
+    each_object(obj, "messages", |m| date_field(m, "timestamp"));
+    each_object(obj, "events", |e| date_field(e, "timestamp"));
+    if let Some(Value::Array(groups)) = obj.get_mut("groups") {
+        let ids: Vec<Value> = groups
+            .iter()
+            .filter_map(|g| match g {
+                Value::Number(_) => Some(g.clone()),
+                Value::Object(o) => o.get("id").cloned(),
+                _ => None,
+            })
+            .collect();
+        *groups = ids;
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dates_from_every_shape() {
+        let want = "2013-11-18T15:26:42.000Z";
+        for v in [json!(1384788402), json!("1384788402"), json!(1384788402000i64), json!("2013-11-18T15:26:42Z"),
+                  json!("2013-11-18T16:26:42+01:00"), json!("2013-11-18 15:26:42")] {
+            assert_eq!(parse_ms(&v).and_then(format_ms).as_deref(), Some(want), "{v}");
+        }
+        assert_eq!(parse_ms(&json!(0)), None);
+        assert_eq!(parse_ms(&json!("soon")), None);
+        assert_eq!(format_ms(1_500).unwrap(), "1970-01-01T00:00:01.500Z");
+    }
+
+    #[test]
+    fn ticket_is_normalised() {
+        let t = ticket(json!({"id": "5FUED", "modified": 1384790802, "groups": [0, {"id": 2, "name": "Sales"}],
+            "events": [{"date": 1384554270}, {"date": "2013-11-15T22:24:20Z"}], "extra": {"kept": true}}));
+        assert_eq!(t["modified"], "2013-11-18T16:06:42.000Z");
+        assert_eq!(t["date"], "2013-11-15T22:24:20.000Z");
+        assert_eq!(t["events"][0]["date"], "2013-11-15T22:24:30.000Z");
+        assert_eq!(t["groups"], json!([{"id": 0}, {"id": 2, "name": "Sales"}]));
+        assert_eq!(t["extra"], json!({"kept": true}));
+        assert!(ticket(json!({"id": "X"})).get("date").is_none());
+    }
+
+    #[test]
+    fn agent_and_chat() {
+        let a = agent(json!({"groups": [1], "max_chats_count": "6", "last_logout": 0}));
+        assert_eq!(a, json!({"groups": [{"id": 1}], "max_chats_count": 6}));
+        let c = chat(json!({"started_timestamp": 1358937653, "ended_timestamp": 0, "groups": [{"id": 3}, 4],
+            "messages": [{"timestamp": 1358937661}]}));
+        assert_eq!(c["started_timestamp"], "2013-01-23T10:40:53.000Z");
+        assert!(c.get("ended_timestamp").is_none());
+        assert_eq!(c["groups"], json!([3, 4]));
+        assert_eq!(c["messages"][0]["timestamp"], "2013-01-23T10:41:01.000Z");
+    }
+}

@@ -1,0 +1,210 @@
+//! Typed settings: every setting is a flag and an environment variable (the flag wins), as
+//! `interface.md` fixes them. Tests build `Settings` directly with `Settings::for_tests`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use url::Url;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "livechat-gateway",
+    version,
+    about = "LiveChat gateway for Power Platform custom connectors",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// `serve`'s settings, so that `livechat-gateway --sandbox` works without the subcommand.
+    #[command(flatten)]
+    pub serve: Settings,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway (the default when no subcommand is given).
+    Serve(Box<Settings>),
+    /// Write the connector files (apiDefinition.swagger.json, apiProperties.json, ...).
+    Openapi {
+        #[arg(long, default_value = "openapi")]
+        out: PathBuf,
+    },
+    /// Inspect and resend webhook deliveries kept in the store.
+    Deliveries {
+        #[command(flatten)]
+        store: StoreSettings,
+        #[command(subcommand)]
+        action: DeliveriesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// List pending and dead deliveries.
+    List {
+        /// Only dead deliveries (those that exhausted their retry schedule).
+        #[arg(long)]
+        dead: bool,
+    },
+    /// Queue deliveries for another attempt: one id, or every dead one.
+    Replay {
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        id: Option<String>,
+        #[arg(long)]
+        all_dead: bool,
+    },
+}
+
+/// Where state lives and the key that protects it; shared by `serve` and `deliveries`.
+#[derive(Debug, Clone, Args)]
+pub struct StoreSettings {
+    /// Where subscriptions and undelivered notifications live.
+    #[arg(long, env = "GATEWAY_DATABASE_URL", default_value = "sqlite://./data/gateway.db")]
+    pub database_url: String,
+    /// The gateway secret itself (prefer GATEWAY_SECRET_FILE).
+    #[arg(long = "secret", env = "GATEWAY_SECRET", hide_env_values = true, hide = true)]
+    pub secret: Option<SecretString>,
+    /// A file holding the gateway secret; generated beside the SQLite file when unset.
+    #[arg(long, env = "GATEWAY_SECRET_FILE")]
+    pub secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to bind.
+    #[arg(long, env = "GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Absolute base URL under which Power Platform and LiveChat reach this gateway.
+    #[arg(long, env = "GATEWAY_PUBLIC_URL")]
+    pub public_url: Option<Url>,
+    /// LiveChat API base URL.
+    #[arg(long, env = "GATEWAY_LIVECHAT_URL", default_value = "https://api.livechatinc.com")]
+    pub livechat_url: Url,
+    #[command(flatten)]
+    pub store: StoreSettings,
+    /// A Redis shared by all replicas for the throttle.
+    #[arg(long, env = "GATEWAY_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Calls admitted per connection per window.
+    #[arg(long, env = "GATEWAY_THROTTLE_CALLS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub throttle_calls: u32,
+    /// The throttle window, in seconds.
+    #[arg(long, env = "GATEWAY_THROTTLE_WINDOW_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub throttle_window_secs: u64,
+    /// One LiveChat call, connect to last byte, in milliseconds.
+    #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT_MS", default_value_t = 30_000)]
+    pub upstream_timeout_ms: u64,
+    /// Allow callback URLs on loopback or private networks.
+    #[arg(long, env = "GATEWAY_ALLOW_PRIVATE_CALLBACKS", default_value_t = false)]
+    pub allow_private_callbacks: bool,
+    /// Delays between delivery attempts to a flow's callback, comma separated (ms, s, m, h).
+    #[arg(long, env = "GATEWAY_RETRY_SCHEDULE", default_value = "0s,5s,5m,30m,2h,5h,10h,10h", value_parser = parse_schedule)]
+    pub retry_schedule: Schedule,
+    /// One delivery to a flow's callback, in milliseconds.
+    #[arg(long, env = "GATEWAY_DELIVERY_TIMEOUT_MS", default_value_t = 30_000)]
+    pub delivery_timeout_ms: u64,
+    /// Run against the built-in LiveChat v2 stand-in instead of the real API.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// HTTP worker threads (tests use one).
+    #[arg(skip)]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule(pub Vec<Duration>);
+
+impl Settings {
+    /// Defaults for tests: port 0, a throwaway SQLite file, private callbacks allowed.
+    pub fn for_tests(livechat_url: Url, database_url: String) -> Self {
+        Self {
+            listen: "127.0.0.1:0".into(),
+            public_url: None,
+            livechat_url,
+            store: StoreSettings {
+                database_url,
+                secret: Some(SecretString::from("test-secret-0123456789abcdef0123456789")),
+                secret_file: None,
+            },
+            redis_url: None,
+            throttle_calls: 100,
+            throttle_window_secs: 60,
+            upstream_timeout_ms: 5_000,
+            allow_private_callbacks: true,
+            retry_schedule: parse_schedule("0s,5s,5m,30m,2h,5h,10h,10h").expect("valid"),
+            delivery_timeout_ms: 5_000,
+            sandbox: false,
+            workers: Some(1),
+        }
+    }
+
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_millis(self.upstream_timeout_ms)
+    }
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 5s, 5m or 2h"))?;
+    let ms = match unit {
+        "ms" => n,
+        "" | "s" => n * 1_000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
+    };
+    Ok(Duration::from_millis(ms))
+}
+
+pub fn parse_schedule(s: &str) -> Result<Schedule, String> {
+    let steps = s
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(parse_duration)
+        .collect::<Result<Vec<_>, _>>()?;
+    if steps.is_empty() {
+        return Err("the retry schedule needs at least one step".into());
+    }
+    Ok(Schedule(steps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_parses_units() {
+        let s = parse_schedule("0s, 5s,5m,2h,250ms").unwrap();
+        assert_eq!(
+            s.0,
+            vec![
+                Duration::ZERO,
+                Duration::from_secs(5),
+                Duration::from_secs(300),
+                Duration::from_secs(7200),
+                Duration::from_millis(250)
+            ]
+        );
+        assert!(parse_schedule("5x").is_err());
+        assert!(parse_schedule("").is_err());
+    }
+
+    #[test]
+    fn flags_win_over_defaults() {
+        let cli = Cli::parse_from(["livechat-gateway", "serve", "--throttle-calls", "3", "--sandbox"]);
+        match cli.command {
+            Some(Command::Serve(s)) => {
+                assert_eq!(s.throttle_calls, 3);
+                assert!(s.sandbox);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let bare = Cli::parse_from(["livechat-gateway", "--sandbox"]);
+        assert!(bare.command.is_none() && bare.serve.sandbox);
+    }
+}

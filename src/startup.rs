@@ -1,0 +1,118 @@
+//! Builds the application from typed settings. The binary and the tests both come through here.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use url::Url;
+
+use crate::clock::{self, SharedClock};
+use crate::credentials::Keys;
+use crate::error::{self, ApiError};
+use crate::metrics::Metrics;
+use crate::routes::{agents, connector_guard, health, tickets};
+use crate::secret;
+use crate::settings::Settings;
+use crate::state::AppState;
+use crate::throttle::Throttle;
+use crate::upstream::LiveChat;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Largest JSON body a connector operation accepts.
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub struct Application {
+    port: u16,
+    public_url: Url,
+    state: web::Data<AppState>,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, BoxError> {
+        Self::build_with_clock(settings, clock::system()).await
+    }
+
+    pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> Result<Self, BoxError> {
+        let listener = TcpListener::bind(&settings.listen)
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = match &settings.public_url {
+            Some(u) => u.clone(),
+            None => Url::parse(&format!("http://{addr}"))?,
+        };
+        let secret = secret::load(&settings.store)?;
+        let state = web::Data::new(AppState {
+            keys: Keys::derive(&secret),
+            throttle: Throttle::new(settings.throttle_calls, settings.throttle_window_secs, clock.clone()),
+            public_url: public_url.clone(),
+            clock,
+            metrics: Metrics::default(),
+            settings,
+        });
+        let server = run(listener, state.clone())?;
+        Ok(Self {
+            port: addr.port(),
+            public_url,
+            state,
+            server,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn public_url(&self) -> &Url {
+        &self.public_url
+    }
+
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone().into_inner()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The connector routes; each sits behind credentials and the throttle.
+pub fn configure_connector(cfg: &mut web::ServiceConfig) {
+    let connector = |path: &str| web::resource(path).wrap(from_fn(connector_guard));
+    cfg.service(connector("/agents").get(agents::list).post(agents::create))
+        .service(connector("/agents/{login}").delete(agents::delete))
+        .service(connector("/tickets").get(tickets::list).post(tickets::create))
+        .service(connector("/tickets/{ticketId}").get(tickets::get))
+        .service(connector("/tickets/{ticketId}/tags").put(tickets::update));
+}
+
+fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxError> {
+    let livechat_url = state.settings.livechat_url.clone();
+    let timeout = state.settings.upstream_timeout();
+    let workers = state.settings.workers.unwrap_or(2).max(1);
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(crate::telemetry::access_log))
+            .app_data(state.clone())
+            .app_data(web::Data::new(LiveChat::new(&livechat_url, timeout)))
+            .app_data(web::JsonConfig::default().limit(MAX_BODY).error_handler(|e, _| error::json_error(e).into()))
+            .app_data(web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()))
+            .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz))
+            .route("/metrics", web::get().to(health::metrics))
+            .configure(configure_connector)
+            .default_service(web::to(not_found))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("No such route.".into()))
+}

@@ -1,0 +1,26 @@
+//! What every worker shares.
+
+use url::Url;
+
+use crate::clock::SharedClock;
+use crate::credentials::Keys;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use crate::throttle::Throttle;
+
+pub struct AppState {
+    pub settings: Settings,
+    /// The base URL under which Power Platform and LiveChat reach this gateway (no trailing slash).
+    pub public_url: Url,
+    pub keys: Keys,
+    pub throttle: Throttle,
+    pub clock: SharedClock,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// `{public URL}/{path}` as an absolute URL string.
+    pub fn public(&self, path: &str) -> String {
+        format!("{}/{}", self.public_url.as_str().trim_end_matches('/'), path.trim_start_matches('/'))
+    }
+}

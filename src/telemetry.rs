@@ -1,0 +1,70 @@
+//! Logging. One line per request with the platform's request id; never a header value
+//! besides those ids, never a body, so credentials cannot reach the log.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::web;
+
+use crate::metrics::Metrics;
+use crate::state::AppState;
+
+pub fn init() {
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .try_init();
+}
+
+const CLIENT_REQUEST_ID: &str = "x-ms-client-request-id";
+const ID_HEADERS: [&str; 3] = [CLIENT_REQUEST_ID, "x-ms-correlation-id", "x-ms-workflow-run-id"];
+
+fn safe_id(v: &HeaderValue) -> Option<&str> {
+    let s = v.to_str().ok()?;
+    (s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))).then_some(s)
+}
+
+/// The intake URL carries the subscription's token: keep it out of the log.
+fn loggable_path(path: &str) -> String {
+    match path.strip_prefix("/livechat/events/") {
+        Some(rest) => format!("/livechat/events/{}/[token]", rest.split('/').next().unwrap_or("")),
+        None => path.to_string(),
+    }
+}
+
+pub async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = loggable_path(req.path());
+    let ids: Vec<String> = ID_HEADERS
+        .iter()
+        .filter_map(|h| req.headers().get(*h).and_then(safe_id).map(|v| format!("{h}={v}")))
+        .collect();
+    let echo = req.headers().get(CLIENT_REQUEST_ID).filter(|v| safe_id(v).is_some()).cloned();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let mut res = next.call(req).await?;
+    if let Some(v) = echo {
+        res.headers_mut().insert(HeaderName::from_static(CLIENT_REQUEST_ID), v);
+    }
+    let status = res.status();
+    if let Some(state) = state {
+        Metrics::inc(&state.metrics.requests);
+        if status.is_client_error() {
+            Metrics::inc(&state.metrics.responses_4xx);
+        } else if status.is_server_error() {
+            Metrics::inc(&state.metrics.responses_5xx);
+        }
+    }
+    log::info!(
+        "{method} {path} {} {}ms {}",
+        status.as_u16(),
+        started.elapsed().as_millis(),
+        ids.join(" ")
+    );
+    Ok(res)
+}
