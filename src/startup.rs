@@ -37,6 +37,11 @@ impl Application {
     }
 
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> Result<Self, BoxError> {
+        if settings.redis_url.is_some() {
+            return Err("GATEWAY_REDIS_URL is not supported yet: a throttle shared across replicas \
+                 needs the shared-store release; run one replica without it"
+                .into());
+        }
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
         let addr = listener.local_addr()?;

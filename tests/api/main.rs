@@ -1,0 +1,5 @@
+mod actions;
+mod errors;
+mod helpers;
+mod secrets;
+mod throttle;
