@@ -25,6 +25,9 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).await?;
         log::info!("livechat-gateway listening on port {}, public URL {}", app.port(), app.public_url());
+        if let Some(demo) = app.demo() {
+            println!("{}", crate::sandbox::banner(app.public_url().as_str(), demo));
+        }
         app.run_until_stopped().await?;
         Ok(())
     })

@@ -13,3 +13,4 @@ pub mod telemetry;
 pub mod throttle;
 pub mod upstream;
 pub mod cli;
+pub mod sandbox;

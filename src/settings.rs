@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use url::Url;
 
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/gateway.db";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "livechat-gateway",
@@ -62,7 +64,7 @@ pub enum DeliveriesCommand {
 #[derive(Debug, Clone, Args)]
 pub struct StoreSettings {
     /// Where subscriptions and undelivered notifications live.
-    #[arg(long, env = "GATEWAY_DATABASE_URL", default_value = "sqlite://./data/gateway.db")]
+    #[arg(long, env = "GATEWAY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
     /// The gateway secret itself (prefer GATEWAY_SECRET_FILE).
     #[arg(long = "secret", env = "GATEWAY_SECRET", hide_env_values = true, hide = true)]

@@ -13,7 +13,8 @@ use crate::credentials::Keys;
 use crate::error::{self, ApiError};
 use crate::metrics::Metrics;
 use crate::routes::{agents, connector_guard, health, tickets};
-use crate::secret;
+use crate::fake_livechat::DemoCredentials;
+use crate::{sandbox, secret};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::throttle::Throttle;
@@ -29,6 +30,7 @@ pub struct Application {
     public_url: Url,
     state: web::Data<AppState>,
     server: Server,
+    demo: Option<DemoCredentials>,
 }
 
 impl Application {
@@ -36,12 +38,16 @@ impl Application {
         Self::build_with_clock(settings, clock::system()).await
     }
 
-    pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> Result<Self, BoxError> {
+    pub async fn build_with_clock(mut settings: Settings, clock: SharedClock) -> Result<Self, BoxError> {
         if settings.redis_url.is_some() {
             return Err("GATEWAY_REDIS_URL is not supported yet: a throttle shared across replicas \
                  needs the shared-store release; run one replica without it"
                 .into());
         }
+        let sandbox = match settings.sandbox {
+            true => Some(sandbox::start(&mut settings).await?),
+            false => None,
+        };
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
         let addr = listener.local_addr()?;
@@ -56,11 +62,13 @@ impl Application {
             public_url: public_url.clone(),
             clock,
             metrics: Metrics::default(),
+            sandbox: sandbox.as_ref().map(|s| s.fake.clone()),
             settings,
         });
         let server = run(listener, state.clone())?;
         Ok(Self {
             port: addr.port(),
+            demo: sandbox.map(|s| s.demo),
             public_url,
             state,
             server,
@@ -73,6 +81,11 @@ impl Application {
 
     pub fn public_url(&self) -> &Url {
         &self.public_url
+    }
+
+    /// The demo credentials, in sandbox mode.
+    pub fn demo(&self) -> Option<&DemoCredentials> {
+        self.demo.as_ref()
     }
 
     pub fn state(&self) -> Arc<AppState> {
@@ -109,6 +122,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxE
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
             .route("/metrics", web::get().to(health::metrics))
+            .route("/sandbox/events/{event_type}", web::post().to(sandbox::fire))
             .configure(configure_connector)
             .default_service(web::to(not_found))
     })

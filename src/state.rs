@@ -4,6 +4,7 @@ use url::Url;
 
 use crate::clock::SharedClock;
 use crate::credentials::Keys;
+use crate::fake_livechat::FakeLiveChat;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::throttle::Throttle;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub throttle: Throttle,
     pub clock: SharedClock,
     pub metrics: Metrics,
+    /// The fake LiveChat, in `serve --sandbox` only.
+    pub sandbox: Option<FakeLiveChat>,
 }
 
 impl AppState {
