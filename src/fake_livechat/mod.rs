@@ -73,7 +73,8 @@ impl RecordedRequest {
 }
 
 /// A canned answer for the next request (queued FIFO with [`FakeLiveChat::push_response`]).
-#[derive(Debug, Clone, Default)]
+/// `Default` is a bare 500 with an empty body; an invalid `status` is sent as 500.
+#[derive(Debug, Clone)]
 pub struct InjectedResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
@@ -81,6 +82,17 @@ pub struct InjectedResponse {
     pub body: String,
     /// Wait this long before answering (for timeout tests).
     pub delay: Option<Duration>,
+}
+
+impl Default for InjectedResponse {
+    fn default() -> Self {
+        InjectedResponse {
+            status: 500,
+            headers: Vec::new(),
+            body: String::new(),
+            delay: None,
+        }
+    }
 }
 
 impl InjectedResponse {
@@ -268,6 +280,16 @@ impl FakeLiveChat {
             .unwrap_or_default()
     }
 
+    /// The registration token of a webhook (also under [`Quirks::omit_webhook_token`]).
+    pub fn webhook_token(&self, webhook_id: &str) -> Option<String> {
+        let st = self.lock();
+        st.accounts
+            .iter()
+            .flat_map(|a| a.webhooks.iter())
+            .find(|w| w.id == webhook_id)
+            .map(|w| w.token.clone())
+    }
+
     /// Tickets of that account in REST shape, in creation order (empty if unknown).
     pub fn tickets(&self, login: &str) -> Vec<Value> {
         let st = self.lock();
@@ -294,6 +316,8 @@ impl FakeLiveChat {
     /// every account) to every matching webhook, with a demo payload holding only the data types
     /// that webhook asked for. One [`Delivery`] per webhook; no retries. `ticket_created` also
     /// adds the ticket to the account. Unknown event types or logins deliver nothing.
+    /// Deliveries go out concurrently through `awc` (10 s timeout), so the future is not `Send`:
+    /// await it on the actix runtime (or a tokio `LocalSet`).
     pub async fn fire(&self, login: Option<&str>, event_type: &str) -> Vec<Delivery> {
         let planned = webhooks::plan_fire(&mut self.lock(), login, event_type);
         let sends = planned.into_iter().map(|p| async move {

@@ -15,8 +15,11 @@ pub(crate) fn seed_demo(st: &mut State) -> DemoCredentials {
         login: DEMO_LOGIN.into(),
         api_key: DEMO_API_KEY.into(),
     };
-    if st.account(DEMO_LOGIN).is_some() {
-        return creds;
+    if let Some(existing) = st.account(DEMO_LOGIN) {
+        return DemoCredentials {
+            login: existing.login.clone(),
+            api_key: existing.api_key.clone(),
+        };
     }
     let acct = st.add_account(DEMO_LOGIN, DEMO_API_KEY);
     let licence = acct.licence;

@@ -479,7 +479,9 @@ async fn injected_responses_are_served_in_order_after_recording() {
     let (s, b) = call(&f, "GET", "/agents", None).await;
     assert_eq!((s, b), (429, json!({"error": "Too many requests"})));
     assert_eq!(call(&f, "GET", "/agents", None).await.0, 200);
-    assert_eq!(f.requests().len(), 3);
+    f.push_response(InjectedResponse::default());
+    assert_eq!(call(&f, "GET", "/agents", None).await, (500, Value::Null));
+    assert_eq!(f.requests().len(), 4);
 }
 
 #[actix_web::test]

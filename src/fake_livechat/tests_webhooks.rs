@@ -121,6 +121,8 @@ async fn webhook_register_form_and_quirks() {
     assert_eq!(events.len(), 2);
     assert_eq!(events[1]["data_types"], json!(["chat", "pre_chat_survey"]));
     assert!(events.iter().all(|e| e.get("token").is_none()));
+    let token = f.webhook_token(events[1]["id"].as_str().unwrap());
+    assert!(token.is_some_and(|t| is_hex32(&json!(t))));
 }
 
 #[actix_web::test]

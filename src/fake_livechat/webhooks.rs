@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use super::form::percent_decode;
-use super::state::{base36, hex32, now, Account, State};
+use super::state::{base36, hex32, now, Account, IdGen, State};
 use super::tickets::new_ticket;
 use super::Quirks;
 
@@ -29,11 +29,11 @@ const VISITORS: [(&str, &str); 4] = [
 /// The data-type values of one event, keyed by data type.
 fn event_data(
     acct: &mut Account,
-    st_ids: &mut super::state::IdGen,
+    ids: &mut IdGen,
     q: &Quirks,
     event_type: &str,
 ) -> Option<Map<String, Value>> {
-    let n = st_ids.next_event();
+    let n = ids.next_event();
     let (vname, vmail) = VISITORS[(n as usize) % VISITORS.len()];
     let chat_id = format!("FK{}", base36(n, 8));
     let visitor_id = format!("S{}.{}", 1_358_937_600 + n, base36(n, 6));
@@ -84,7 +84,7 @@ fn event_data(
             data.insert("visitor".into(), visitor);
         }
         "ticket_created" => {
-            let id = st_ids.ticket_id();
+            let id = ids.ticket_id();
             let source = json!({"type": "chat-window", "url": "https://www.example.com/contact", "id": chat_id});
             let ticket = new_ticket(
                 acct,
