@@ -1,10 +1,16 @@
+//! livechat-gateway: a self-hosted gateway between Power Platform custom connectors and
+//! LiveChat's REST API v2.
+
+pub mod cli;
 pub mod clock;
 pub mod credentials;
 pub mod domain;
 pub mod error;
+pub mod fake_livechat;
 pub mod metrics;
 pub mod normalize;
 pub mod routes;
+pub mod sandbox;
 pub mod secret;
 pub mod settings;
 pub mod startup;
@@ -12,5 +18,3 @@ pub mod state;
 pub mod telemetry;
 pub mod throttle;
 pub mod upstream;
-pub mod cli;
-pub mod sandbox;
