@@ -172,3 +172,35 @@ async fn update_ticket_refuses_what_livechat_cannot_change() {
     assert_eq!(res.status, 400, "no tags: nothing is sent, so nothing is wiped");
     assert!(app.fake.requests().is_empty(), "nothing reached LiveChat");
 }
+
+#[actix_web::test]
+async fn every_uncertain_livechat_shape_gives_the_flow_the_same_answer() {
+    let app = spawn_app().await;
+    let quirks = [
+        Quirks { ticket_groups_as_objects: true, ..Quirks::default() },
+        Quirks { ticket_dates_iso: true, ..Quirks::default() },
+        Quirks { list_tickets_bare_array: true, ..Quirks::default() },
+        Quirks { creates_return_201: true, agent_create_includes_license_id: true, ..Quirks::default() },
+        Quirks { update_tags_returns_envelope: true, ..Quirks::default() },
+    ];
+    for (i, q) in quirks.into_iter().enumerate() {
+        app.fake.set_quirks(q.clone());
+        let t = create_ticket(&app, &format!("quirk {i}")).await;
+        let id = t["id"].as_str().expect("id").to_string();
+        for res in [
+            send(app.get(&format!("/tickets/{id}")), None).await,
+            send(app.put(&format!("/tickets/{id}/tags")), Some(&json!({"requester": {"mail": "m@example.com"}, "tags": ["q"]}))).await,
+        ] {
+            assert_eq!(res.status, 200, "{q:?}: {}", res.text);
+            assert!(is_rfc3339_ms(&res.body["date"]) && is_rfc3339_ms(&res.body["modified"]), "{q:?}: {}", res.text);
+            assert!(res.body["groups"].as_array().unwrap().iter().all(|g| g["id"].is_i64()), "{q:?}");
+            assert!(res.body["events"].as_array().unwrap().iter().all(|e| is_rfc3339_ms(&e["date"])), "{q:?}");
+        }
+        let list = send(app.get("/tickets"), None).await;
+        assert_eq!(list.status, 200, "{q:?}: {}", list.text);
+        assert!(list.body.as_array().is_some_and(|l| !l.is_empty()), "{q:?}");
+        let agent = send(app.post("/agents"), Some(&json!({"login": format!("q{i}@example.com"), "name": "Q"}))).await;
+        assert_eq!(agent.status, 200, "{q:?}: a 201 from LiveChat is still a success: {}", agent.text);
+        assert!(agent.body["groups"].as_array().is_some());
+    }
+}
