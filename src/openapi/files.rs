@@ -57,9 +57,28 @@ pub fn settings() -> Value {
     })
 }
 
-/// Pretty JSON with a trailing newline, as committed.
+/// `v` with every object's keys sorted, whether or not serde_json keeps insertion order (a
+/// dependency may turn on `preserve_order`), so that the files are the same in every build.
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), sorted(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Pretty JSON with sorted keys and a trailing newline, as committed.
 pub fn pretty(v: &Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).expect("JSON values serialize");
+    let mut s = serde_json::to_string_pretty(&sorted(v)).expect("JSON values serialize");
     s.push('\n');
     s
 }

@@ -136,6 +136,7 @@ pub fn openapi3_json() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {"title": TITLE, "description": DESCRIPTION, "version": VERSION},
+        "servers": [{"url": "/", "description": "This gateway"}],
         "paths": paths,
         "components": {
             "schemas": schemas,
