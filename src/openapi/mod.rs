@@ -8,8 +8,11 @@ mod files;
 mod icon;
 mod oas3;
 pub mod operations;
+mod schema;
 mod serve;
 mod swagger;
+mod tickets;
+mod webhooks;
 
 #[cfg(test)]
 mod tests;
