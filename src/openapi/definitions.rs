@@ -83,8 +83,11 @@ pub fn definitions() -> Map<String, Value> {
             "CreateAgent_Request",
             object(
                 vec![
-                    ("login", string("Email", "The agent's email address.")),
-                    ("name", string("Name", "The agent's name.")),
+                    (
+                        "login",
+                        important(string("Email", "The agent's email address.")),
+                    ),
+                    ("name", important(string("Name", "The agent's name."))),
                     (
                         "login_status",
                         one_of(

@@ -71,3 +71,8 @@ pub(super) fn array(summary: &str, description: &str, items: Value) -> Value {
 pub(super) fn strings(summary: &str, description: &str) -> Value {
     array(summary, description, json!({"type": "string"}))
 }
+
+/// Marks a property `x-ms-visibility: important` (shown first to makers).
+pub(super) fn important(v: Value) -> Value {
+    with(v, "x-ms-visibility", json!("important"))
+}

@@ -97,7 +97,14 @@ pub(super) fn ticket_request(message_required: bool) -> Value {
         )
     };
     let mut props = vec![
-        ("message", string("Message", message_description)),
+        ("message", {
+            let message = string("Message", message_description);
+            if message_required {
+                important(message)
+            } else {
+                message
+            }
+        }),
         (
             "requester",
             nested(
@@ -106,7 +113,7 @@ pub(super) fn ticket_request(message_required: bool) -> Value {
                 vec![
                     (
                         "mail",
-                        string("Requester Email", "The requester's email address."),
+                        important(string("Requester Email", "The requester's email address.")),
                     ),
                     ("name", string("Requester Name", "The requester's name.")),
                 ],
