@@ -9,6 +9,7 @@ pub mod error;
 pub mod fake_livechat;
 pub mod metrics;
 pub mod normalize;
+pub mod openapi;
 pub mod routes;
 pub mod sandbox;
 pub mod secret;

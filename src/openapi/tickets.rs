@@ -1,0 +1,238 @@
+//! Ticket schemas: requests, responses and the ticket notification.
+
+use serde_json::{json, Value};
+
+use super::schema::*;
+
+pub(super) fn group(id_summary: &str, name_summary: &str) -> Vec<(&'static str, Value)> {
+    vec![
+        ("id", integer(id_summary, "The group's unique ID.")),
+        ("name", string(name_summary, "The group's name.")),
+    ]
+}
+
+pub(super) fn groups() -> Value {
+    array(
+        "Groups",
+        "The groups the item belongs to.",
+        object(group("Group ID", "Group Name"), &[]),
+    )
+}
+
+pub(super) fn requester(name_description: &str) -> Value {
+    nested(
+        "Requester",
+        "Who asked for help.",
+        vec![
+            ("ip", string("IP", "The requester's IP address.")),
+            ("mail", string("Email", "The requester's email address.")),
+            ("name", string("Name", name_description)),
+        ],
+        &[],
+    )
+}
+
+pub(super) fn source(with_id: bool, type_description: &str) -> Value {
+    let mut props = vec![];
+    if with_id {
+        props.push(("id", string("Source ID", "The source's unique identifier.")));
+    }
+    props.push(("type", string("Type", type_description)));
+    props.push((
+        "url",
+        string("URL", "The web page where the ticket was created."),
+    ));
+    nested("Source", "Where the ticket came from.", props, &[])
+}
+
+pub(super) fn ticket_events() -> Value {
+    let author = nested(
+        "Author",
+        "Who wrote the event.",
+        vec![
+            ("id", string("Author ID", "The author's unique ID.")),
+            ("name", string("Author Name", "The author's name.")),
+            ("type", string("Author Type", "Agent or client.")),
+        ],
+        &[],
+    );
+    array(
+        "Events",
+        "What happened on the ticket.",
+        object(
+            vec![
+                ("author", author),
+                (
+                    "date",
+                    date_time("Event Date-Time", "When the event happened"),
+                ),
+                (
+                    "is_private",
+                    boolean("Is Private", "True if the event is private."),
+                ),
+                ("message", string("Message", "The event's text.")),
+                ("source", source(false, "Chat-window, mail or lc2.")),
+                ("type", string("Event Type", "The kind of event.")),
+            ],
+            &[],
+        ),
+    )
+}
+
+pub(super) const TICKET_STATUS: &str = "Open, pending, solved or spam.";
+pub(super) const SOURCE_TYPES: &str = "Lc2, mail, facebook, agent-app-manual or chat-window.";
+
+pub(super) fn ticket_request(message_required: bool) -> Value {
+    let assignee_id = with(
+        string("Assignee ID", "Select the assignee."),
+        "x-ms-dynamic-values",
+        json!({"operationId": "ListAgents", "value-path": "login", "value-title": "name"}),
+    );
+    let (message_description, other) = if message_required {
+        ("The ticket's first message.", "")
+    } else {
+        (
+            "Not supported: LiveChat can only replace a ticket's tags, so leave this empty.",
+            " Not supported on update: leave empty.",
+        )
+    };
+    let mut props = vec![
+        ("message", {
+            let message = string("Message", message_description);
+            if message_required {
+                important(message)
+            } else {
+                message
+            }
+        }),
+        (
+            "requester",
+            nested(
+                "Requester",
+                "Who asks for help.",
+                vec![
+                    (
+                        "mail",
+                        important(string("Requester Email", "The requester's email address.")),
+                    ),
+                    ("name", string("Requester Name", "The requester's name.")),
+                ],
+                &["mail"],
+            ),
+        ),
+        (
+            "subject",
+            string(
+                "Subject",
+                &format!("A short description of the ticket.{other}"),
+            ),
+        ),
+        (
+            "assignee",
+            nested(
+                "Assignee",
+                &format!("The agent to assign.{other}"),
+                vec![("id", assignee_id)],
+                &[],
+            ),
+        ),
+        (
+            "source",
+            nested(
+                "Source",
+                &format!("Where the ticket comes from.{other}"),
+                vec![
+                    (
+                        "type",
+                        one_of(
+                            "Source Type",
+                            "Select the source.",
+                            &["chat-window", "mail", "lc2"],
+                        ),
+                    ),
+                    (
+                        "url",
+                        string("Source URL", "If the source type is chat-window."),
+                    ),
+                ],
+                &[],
+            ),
+        ),
+    ];
+    if message_required {
+        object(props, &["message", "requester"])
+    } else {
+        props.push((
+            "tags",
+            with(
+                strings(
+                    "Tags",
+                    "The ticket's complete new set of tags: it replaces the current one; an empty list removes all tags.",
+                ),
+                "x-ms-visibility",
+                json!("important"),
+            ),
+        ));
+        object(props, &["requester"])
+    }
+}
+
+pub(super) fn ticket_common() -> Vec<(&'static str, Value)> {
+    vec![
+        ("events", ticket_events()),
+        ("groups", groups()),
+        ("id", string("Ticket ID", "The ticket's unique ID.")),
+        ("requester", requester("The requester's name.")),
+        ("source", source(true, SOURCE_TYPES)),
+        ("status", string("Status", TICKET_STATUS)),
+        (
+            "subject",
+            string("Subject", "A short description of the ticket."),
+        ),
+        ("tags", strings("Tags", "The ticket's tags.")),
+    ]
+}
+
+pub(super) fn ticket_response() -> Value {
+    let mut props = ticket_common();
+    props.push((
+        "currentGroup",
+        nested(
+            "Current Group",
+            "The group handling the ticket.",
+            group("Group ID", "Group Name"),
+            &[],
+        ),
+    ));
+    props.push((
+        "date",
+        date_time("Created Date-Time", "When the ticket was created"),
+    ));
+    object(props, &[])
+}
+
+pub(super) fn webhook_ticket_response() -> Value {
+    let mut props = ticket_common();
+    props.push((
+        "assignee",
+        nested(
+            "Assignee",
+            "The agent the ticket is assigned to.",
+            vec![
+                (
+                    "id",
+                    string("Assignee ID", "The assignee's unique identifier."),
+                ),
+                ("name", string("Assignee Name", "The assignee's name.")),
+            ],
+            &[],
+        ),
+    ));
+    object(
+        vec![(
+            "ticket",
+            nested("Ticket", "The ticket that was created.", props, &[]),
+        )],
+        &[],
+    )
+}
