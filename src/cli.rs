@@ -9,7 +9,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         None => serve(cli.serve),
         Some(Command::Serve(s)) => serve(*s),
-        Some(Command::Openapi { .. }) => Err("the openapi command is not built yet".into()),
+        Some(Command::Openapi { out }) => write_connector_files(&out),
         Some(Command::Deliveries { .. }) => Err("the deliveries command is not built yet".into()),
     };
     match outcome {
@@ -19,6 +19,12 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn write_connector_files(out: &std::path::Path) -> Result<(), BoxError> {
+    crate::openapi::write_files(out).map_err(|e| format!("cannot write to {}: {e}", out.display()))?;
+    println!("wrote the connector files to {}", out.display());
+    Ok(())
 }
 
 fn serve(settings: Settings) -> Result<(), BoxError> {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpResponse, HttpServer, Route};
 use url::Url;
 
 use crate::clock::{self, SharedClock};
@@ -14,7 +14,7 @@ use crate::error::{self, ApiError};
 use crate::metrics::Metrics;
 use crate::routes::{agents, connector_guard, health, tickets};
 use crate::fake_livechat::DemoCredentials;
-use crate::{sandbox, secret};
+use crate::{openapi, sandbox, secret};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::throttle::Throttle;
@@ -97,14 +97,36 @@ impl Application {
     }
 }
 
-/// The connector routes; each sits behind credentials and the throttle.
+/// Every connector operation the gateway serves: (method, path template, handler). A test
+/// holds this list equal to the connector definition's.
+pub fn connector_routes() -> Vec<(&'static str, &'static str, Route)> {
+    vec![
+        ("GET", "/agents", web::get().to(agents::list)),
+        ("POST", "/agents", web::post().to(agents::create)),
+        ("DELETE", "/agents/{login}", web::delete().to(agents::delete)),
+        ("GET", "/tickets", web::get().to(tickets::list)),
+        ("POST", "/tickets", web::post().to(tickets::create)),
+        ("GET", "/tickets/{ticketId}", web::get().to(tickets::get)),
+        ("PUT", "/tickets/{ticketId}/tags", web::put().to(tickets::update)),
+    ]
+}
+
+/// The connector routes, each behind credentials and the throttle.
 pub fn configure_connector(cfg: &mut web::ServiceConfig) {
-    let connector = |path: &str| web::resource(path).wrap(from_fn(connector_guard));
-    cfg.service(connector("/agents").get(agents::list).post(agents::create))
-        .service(connector("/agents/{login}").delete(agents::delete))
-        .service(connector("/tickets").get(tickets::list).post(tickets::create))
-        .service(connector("/tickets/{ticketId}").get(tickets::get))
-        .service(connector("/tickets/{ticketId}/tags").put(tickets::update));
+    let mut by_path: Vec<(&str, Vec<Route>)> = Vec::new();
+    for (_, path, route) in connector_routes() {
+        match by_path.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, routes)) => routes.push(route),
+            None => by_path.push((path, vec![route])),
+        }
+    }
+    for (path, routes) in by_path {
+        let resource = routes
+            .into_iter()
+            .fold(web::resource(path), |r, route| r.route(route))
+            .default_service(web::to(method_not_allowed));
+        cfg.service(resource.wrap(from_fn(connector_guard)));
+    }
 }
 
 fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxError> {
@@ -124,12 +146,17 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxE
             .route("/metrics", web::get().to(health::metrics))
             .route("/sandbox/events/{event_type}", web::post().to(sandbox::fire))
             .configure(configure_connector)
+            .configure(|cfg| openapi::configure(cfg, state.public_url.clone()))
             .default_service(web::to(not_found))
     })
     .workers(workers)
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

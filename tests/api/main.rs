@@ -1,4 +1,5 @@
 mod actions;
+mod definition;
 mod errors;
 mod helpers;
 mod secrets;
