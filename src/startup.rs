@@ -12,10 +12,13 @@ use crate::clock::{self, SharedClock};
 use crate::credentials::Keys;
 use crate::error::{self, ApiError};
 use crate::metrics::Metrics;
-use crate::routes::{agents, connector_guard, health, tickets};
+use crate::relay::trigger::Trigger;
+use crate::relay::{worker, Relay};
+use crate::routes::{agents, connector_guard, health, intake, tickets, webhooks};
 use crate::secret;
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::store::Store;
 use crate::throttle::Throttle;
 use crate::upstream::LiveChat;
 
@@ -45,15 +48,19 @@ impl Application {
             None => Url::parse(&format!("http://{addr}"))?,
         };
         let secret = secret::load(&settings.store)?;
+        let store = Store::connect(&settings.store.database_url).await?;
         let state = web::Data::new(AppState {
             keys: Keys::derive(&secret),
             throttle: Throttle::new(settings.throttle_calls, settings.throttle_window_secs, clock.clone()),
             public_url: public_url.clone(),
             clock,
             metrics: Metrics::default(),
+            store,
+            relay: Relay::default(),
             settings,
         });
         let server = run(listener, state.clone())?;
+        worker::spawn(state.clone().into_inner());
         Ok(Self {
             port: addr.port(),
             public_url,
@@ -86,7 +93,18 @@ pub fn configure_connector(cfg: &mut web::ServiceConfig) {
         .service(connector("/agents/{login}").delete(agents::delete))
         .service(connector("/tickets").get(tickets::list).post(tickets::create))
         .service(connector("/tickets/{ticketId}").get(tickets::get))
-        .service(connector("/tickets/{ticketId}/tags").put(tickets::update));
+        .service(connector("/tickets/{ticketId}/tags").put(tickets::update))
+        .service(connector("/webhooks/{hookId}").delete(webhooks::unsubscribe));
+    for trigger in Trigger::ALL {
+        cfg.service(connector(trigger.route()).post(
+            move |req, caller, state, lc, body| webhooks::subscribe(trigger, req, caller, state, lc, body),
+        ));
+    }
+}
+
+/// LiveChat's deliveries: no credentials, no throttle; the token in the path is the proof.
+pub fn configure_intake(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/livechat/events/{hookId}/{token}").post(intake::receive));
 }
 
 fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxError> {
@@ -105,6 +123,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxE
             .route("/readyz", web::get().to(health::readyz))
             .route("/metrics", web::get().to(health::metrics))
             .configure(configure_connector)
+            .configure(configure_intake)
             .default_service(web::to(not_found))
     })
     .workers(workers)

@@ -5,7 +5,9 @@ use url::Url;
 use crate::clock::SharedClock;
 use crate::credentials::Keys;
 use crate::metrics::Metrics;
+use crate::relay::Relay;
 use crate::settings::Settings;
+use crate::store::Store;
 use crate::throttle::Throttle;
 
 pub struct AppState {
@@ -16,6 +18,10 @@ pub struct AppState {
     pub throttle: Throttle,
     pub clock: SharedClock,
     pub metrics: Metrics,
+    /// Subscriptions and pending deliveries.
+    pub store: Store,
+    /// Wakes the delivery worker.
+    pub relay: Relay,
 }
 
 impl AppState {
