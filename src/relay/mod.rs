@@ -2,6 +2,7 @@
 //! durably, and a worker delivers it to the subscribed flow's callback until the flow accepts
 //! it, the flow is gone, or the retry schedule is exhausted.
 
+pub mod admin;
 pub mod callback;
 pub mod cleanup;
 pub mod deliver;

@@ -224,4 +224,9 @@ impl Store {
     pub async fn counts(&self) -> Result<Counts, StoreError> {
         dispatch!(self, s => s.counts().await)
     }
+
+    /// Closes the store's connections; later calls fail (shutdown, tests of readiness).
+    pub async fn close(&self) {
+        dispatch!(self, s => s.close().await)
+    }
 }

@@ -1,0 +1,6 @@
+//! Integration tests: one binary, one module per area.
+
+mod durability;
+mod helpers;
+mod relay;
+mod subscriptions;
