@@ -90,8 +90,8 @@ impl Worker {
                 .borrow_mut()
                 .insert(d.subscription_id.clone())
             {
-                // Its lease ran out while a delivery to the same flow is still in flight.
-                let _ = self.state.store.release(d.id).await;
+                // Its lease ran out (the clock moved past it) while the delivery is still in
+                // flight here: the claim just renewed the lease, and the outcome clears it.
                 continue;
             }
             let me = self.clone();

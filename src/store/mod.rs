@@ -201,11 +201,6 @@ impl Store {
         dispatch!(self, s => s.record(id, outcome, now_ms).await)
     }
 
-    /// Gives a leased delivery back untouched.
-    pub async fn release(&self, id: i64) -> Result<(), StoreError> {
-        dispatch!(self, s => s.release(id).await)
-    }
-
     /// Forgets delivered events older than `before_ms` (their ids only served de-duplication).
     pub async fn purge_delivered(&self, before_ms: i64) -> Result<u64, StoreError> {
         dispatch!(self, s => s.purge_delivered(before_ms).await)

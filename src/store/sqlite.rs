@@ -198,14 +198,6 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub async fn release(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE deliveries SET lease_until_ms = NULL WHERE id = ?")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     pub async fn purge_delivered(&self, before_ms: i64) -> Result<u64, StoreError> {
         let done =
             sqlx::query("DELETE FROM deliveries WHERE state = 'delivered' AND updated_ms < ?")
