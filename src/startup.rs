@@ -12,11 +12,14 @@ use crate::clock::{self, SharedClock};
 use crate::credentials::Keys;
 use crate::error::{self, ApiError};
 use crate::metrics::Metrics;
-use crate::routes::{agents, connector_guard, health, tickets};
 use crate::fake_livechat::DemoCredentials;
+use crate::relay::trigger::Trigger;
+use crate::relay::{worker, Relay};
+use crate::routes::{agents, connector_guard, health, intake, tickets, webhooks};
 use crate::{openapi, sandbox, secret};
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::store::Store;
 use crate::throttle::Throttle;
 use crate::upstream::LiveChat;
 
@@ -56,6 +59,7 @@ impl Application {
             None => Url::parse(&format!("http://{addr}"))?,
         };
         let secret = secret::load(&settings.store)?;
+        let store = Store::connect(&settings.store.database_url).await?;
         let state = web::Data::new(AppState {
             keys: Keys::derive(&secret),
             throttle: Throttle::new(settings.throttle_calls, settings.throttle_window_secs, clock.clone()),
@@ -63,9 +67,12 @@ impl Application {
             clock,
             metrics: Metrics::default(),
             sandbox: sandbox.as_ref().map(|s| s.fake.clone()),
+            store,
+            relay: Relay::default(),
             settings,
         });
         let server = run(listener, state.clone())?;
+        worker::spawn(state.clone().into_inner());
         Ok(Self {
             port: addr.port(),
             demo: sandbox.map(|s| s.demo),
@@ -100,7 +107,7 @@ impl Application {
 /// Every connector operation the gateway serves: (method, path template, handler). A test
 /// holds this list equal to the connector definition's.
 pub fn connector_routes() -> Vec<(&'static str, &'static str, Route)> {
-    vec![
+    let mut routes = vec![
         ("GET", "/agents", web::get().to(agents::list)),
         ("POST", "/agents", web::post().to(agents::create)),
         ("DELETE", "/agents/{login}", web::delete().to(agents::delete)),
@@ -108,7 +115,13 @@ pub fn connector_routes() -> Vec<(&'static str, &'static str, Route)> {
         ("POST", "/tickets", web::post().to(tickets::create)),
         ("GET", "/tickets/{ticketId}", web::get().to(tickets::get)),
         ("PUT", "/tickets/{ticketId}/tags", web::put().to(tickets::update)),
-    ]
+        ("DELETE", "/webhooks/{hookId}", web::delete().to(webhooks::unsubscribe)),
+    ];
+    for trigger in Trigger::ALL {
+        let subscribe = move |req, caller, state, lc, body| webhooks::subscribe(trigger, req, caller, state, lc, body);
+        routes.push(("POST", trigger.route(), web::post().to(subscribe)));
+    }
+    routes
 }
 
 /// The connector routes, each behind credentials and the throttle.
@@ -129,6 +142,11 @@ pub fn configure_connector(cfg: &mut web::ServiceConfig) {
     }
 }
 
+/// LiveChat's deliveries: no credentials, no throttle; the token in the path is the proof.
+pub fn configure_intake(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/livechat/events/{hookId}/{token}").post(intake::receive));
+}
+
 fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxError> {
     let livechat_url = state.settings.livechat_url.clone();
     let timeout = state.settings.upstream_timeout();
@@ -147,6 +165,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxE
             .route("/sandbox/events/{event_type}", web::post().to(sandbox::fire))
             .configure(configure_connector)
             .configure(|cfg| openapi::configure(cfg, state.public_url.clone()))
+            .configure(configure_intake)
             .default_service(web::to(not_found))
     })
     .workers(workers)

@@ -6,7 +6,9 @@ use crate::clock::SharedClock;
 use crate::credentials::Keys;
 use crate::fake_livechat::FakeLiveChat;
 use crate::metrics::Metrics;
+use crate::relay::Relay;
 use crate::settings::Settings;
+use crate::store::Store;
 use crate::throttle::Throttle;
 
 pub struct AppState {
@@ -19,6 +21,10 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The fake LiveChat, in `serve --sandbox` only.
     pub sandbox: Option<FakeLiveChat>,
+    /// Subscriptions and pending deliveries.
+    pub store: Store,
+    /// Wakes the delivery worker.
+    pub relay: Relay,
 }
 
 impl AppState {

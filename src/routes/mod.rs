@@ -3,7 +3,9 @@
 
 pub mod agents;
 pub mod health;
+pub mod intake;
 pub mod tickets;
+pub mod webhooks;
 
 use std::future::{ready, Ready};
 

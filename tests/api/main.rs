@@ -1,6 +1,11 @@
+//! Integration tests: one binary, one module per area.
+
 mod actions;
 mod definition;
+mod durability;
 mod errors;
 mod helpers;
+mod relay;
 mod secrets;
+mod subscriptions;
 mod throttle;

@@ -1,0 +1,104 @@
+//! `POST /livechat/events/{hookId}/{token}`: LiveChat delivering a webhook. Not a connector
+//! route (no credentials, no throttle); the token in the path is the only proof. The event is
+//! committed to the store before the 200 goes back.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+use super::webhooks::store_error;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::relay::trigger::Trigger;
+use crate::relay::{event, ids, retry};
+use crate::state::AppState;
+use crate::store::NewDelivery;
+
+/// Largest webhook body accepted from LiveChat.
+pub const MAX_EVENT_BODY: usize = 1024 * 1024;
+
+fn too_large() -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "The webhook body is larger than {MAX_EVENT_BODY} bytes."
+    ))
+}
+
+async fn read_limited(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<web::BytesMut, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_EVENT_BODY) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::BadRequest(format!("The webhook body could not be read: {e}."))
+        })?;
+        if body.len() + chunk.len() > MAX_EVENT_BODY {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+pub async fn receive(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, token) = path.into_inner();
+    let sub = if ids::plausible_id(&id) {
+        state.store.subscription(&id).await.map_err(store_error)?
+    } else {
+        None
+    };
+    let sub = match sub {
+        Some(s) if ids::token_matches(&token, &s.token_sha256) => s,
+        _ => return Err(ApiError::NotFound("No such webhook.".into())),
+    };
+    let body = read_limited(&req, payload).await?;
+    let raw: Value = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::BadRequest("The webhook body must be JSON.".into()))?;
+    let trigger = Trigger::from_event_type(&sub.event_type).ok_or_else(|| {
+        ApiError::internal(format!(
+            "subscription {} has event {}",
+            sub.id, sub.event_type
+        ))
+    })?;
+    let note = event::notification(trigger, raw)?;
+    let now = state.clock.now_ms();
+    let delivery = NewDelivery {
+        subscription_id: sub.id.clone(),
+        event_type: sub.event_type.clone(),
+        event_unique_id: note.event_unique_id.clone(),
+        payload: note.body.to_string(),
+        next_attempt_ms: retry::next_attempt_ms(&state.settings.retry_schedule, 0, now, None)
+            .unwrap_or(now),
+    };
+    let fresh = state
+        .store
+        .insert_delivery(&delivery, now)
+        .await
+        .map_err(store_error)?;
+    if fresh {
+        Metrics::inc(&state.metrics.events_received);
+        state.relay.wake();
+    } else {
+        Metrics::inc(&state.metrics.events_duplicate);
+        log::info!(
+            "subscription {}: event {} already received",
+            sub.id,
+            note.event_unique_id
+        );
+    }
+    Ok(HttpResponse::Ok().json(json!({"status": if fresh { "accepted" } else { "duplicate" }})))
+}

@@ -1,0 +1,218 @@
+//! The trigger operations: subscribe (`POST /{trigger}/webhooks`) and unsubscribe
+//! (`DELETE /webhooks/{hookId}`, the subscription's `Location`).
+
+use actix_web::http::{header, Method};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use super::Caller;
+use crate::domain::non_empty;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::relay::callback::CallbackUrl;
+use crate::relay::cleanup::{delete_livechat_webhook, seal_context};
+use crate::relay::ids;
+use crate::relay::trigger::Trigger;
+use crate::state::AppState;
+use crate::store::{StoreError, Subscription};
+use crate::upstream::LiveChat;
+
+/// `WebhookRequest`: the platform puts the flow's callback in `url`.
+#[derive(Deserialize)]
+pub struct SubscribeBody {
+    url: Option<String>,
+}
+
+pub fn store_error(e: StoreError) -> ApiError {
+    log::error!("{e}");
+    ApiError::Unavailable("The gateway's store is not available; try again later.".into())
+}
+
+/// `event_type` and `data_types` (also `data_types[]`, repeated or comma separated).
+fn trigger_query(req: &HttpRequest) -> (Option<String>, Vec<String>) {
+    let mut event_type = None;
+    let mut data_types = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        match k.as_ref() {
+            "event_type" => event_type = Some(v.into_owned()),
+            "data_types" | "data_types[]" => data_types.push(v.into_owned()),
+            _ => {}
+        }
+    }
+    (event_type, data_types)
+}
+
+/// LiveChat's webhook id, whichever envelope it answers with: a top-level `id`, or the entry of
+/// `events[]` (or a bare array) whose `url` is ours, else the last entry.
+pub fn find_webhook_id(answer: &Value, our_url: &str) -> Option<String> {
+    let id_of = |v: &Value| match v.get("id") {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    if let Some(id) = id_of(answer) {
+        return Some(id);
+    }
+    let entries = answer.get("events").unwrap_or(answer).as_array()?;
+    entries
+        .iter()
+        .find(|e| e.get("url").and_then(Value::as_str) == Some(our_url))
+        .and_then(id_of)
+        .or_else(|| entries.last().and_then(id_of))
+}
+
+pub async fn subscribe(
+    trigger: Trigger,
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    lc: web::Data<LiveChat>,
+    body: web::Json<SubscribeBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (event_type, data_types) = trigger_query(&req);
+    let data_types = trigger.check_query(event_type.as_deref(), &data_types)?;
+    let url = non_empty(body.into_inner().url)
+        .ok_or_else(|| ApiError::BadRequest("`url` is required.".into()))?;
+    let callback = CallbackUrl::parse(&url, state.settings.allow_private_callbacks).await?;
+
+    let id = ids::subscription_id();
+    let token = ids::token();
+    let intake = state.public(&format!("livechat/events/{id}/{token}"));
+    let registration =
+        json!({"event_type": trigger.event_type(), "data_types": data_types, "url": intake});
+    let answer = lc
+        .call(
+            &caller.creds,
+            Method::POST,
+            &["webhooks"],
+            &[],
+            Some(&registration),
+        )
+        .await?;
+    let webhook_id = match find_webhook_id(&answer, &intake) {
+        Some(w) => w,
+        None => {
+            // Look for it in the list before giving up, so it does not stay behind unknown.
+            let listed = lc
+                .call(&caller.creds, Method::GET, &["webhooks"], &[], None)
+                .await?;
+            listed
+                .get("events")
+                .unwrap_or(&listed)
+                .as_array()
+                .and_then(|l| {
+                    l.iter()
+                        .find(|e| e.get("url").and_then(Value::as_str) == Some(intake.as_str()))
+                })
+                .and_then(|e| find_webhook_id(e, &intake))
+                .ok_or_else(|| {
+                    ApiError::BadGateway(
+                        "LiveChat registered the webhook but did not say its id.".into(),
+                    )
+                })?
+        }
+    };
+
+    let sub = Subscription {
+        sealed_credentials: state
+            .keys
+            .seal(&seal_context(&id, &caller.connection), &caller.creds),
+        id: id.clone(),
+        connection_id: caller.connection.to_string(),
+        event_type: trigger.event_type().into(),
+        data_types: data_types.clone(),
+        callback_url: callback.as_str().into(),
+        token_sha256: ids::sha256_hex(&token),
+        livechat_webhook_id: webhook_id.clone(),
+        created_ms: state.clock.now_ms(),
+    };
+    if let Err(e) = state.store.insert_subscription(&sub).await {
+        if let Err(cleanup) = delete_livechat_webhook(&lc, &caller.creds, &webhook_id).await {
+            log::warn!(
+                "LiveChat webhook {webhook_id} stays behind after a failed subscribe: {cleanup}"
+            );
+        }
+        return Err(store_error(e));
+    }
+    log::info!(
+        "subscription {id} ({}) created for connection {}",
+        trigger.event_type(),
+        caller.connection
+    );
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, state.public(&format!("webhooks/{id}"))))
+        .json(json!({"id": id, "event_type": trigger.event_type(), "data_types": data_types})))
+}
+
+/// Only the owning connection may remove a subscription; anyone else, and any unknown id, gets
+/// the same 404. The subscription goes locally even when LiveChat cannot remove its webhook
+/// (logged): the flow is being deleted and must not be left retrying a 5xx.
+pub async fn unsubscribe(
+    path: web::Path<String>,
+    caller: Caller,
+    state: web::Data<AppState>,
+    lc: web::Data<LiveChat>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let not_found = || ApiError::NotFound("No such subscription.".into());
+    if !ids::plausible_id(&id) {
+        return Err(not_found());
+    }
+    let sub = state
+        .store
+        .subscription(&id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(not_found)?;
+    let owner: bool = sub
+        .connection_id
+        .as_bytes()
+        .ct_eq(caller.connection.as_str().as_bytes())
+        .into();
+    if !owner {
+        return Err(not_found());
+    }
+    if let Err(e) = delete_livechat_webhook(&lc, &caller.creds, &sub.livechat_webhook_id).await {
+        Metrics::inc(&state.metrics.upstream_errors);
+        log::warn!(
+            "subscription {id}: LiveChat webhook {} could not be removed ({e}); removing the subscription anyway",
+            sub.livechat_webhook_id
+        );
+    }
+    if state
+        .store
+        .delete_subscription(&id)
+        .await
+        .map_err(store_error)?
+    {
+        log::info!("subscription {id} removed by its connection");
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(not_found())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_webhook_ids_in_every_envelope() {
+        let ours = "https://gw/livechat/events/a/b";
+        assert_eq!(
+            find_webhook_id(&json!({"id": "top"}), ours).as_deref(),
+            Some("top")
+        );
+        let list = json!({"events": [{"id": "1", "url": ours}, {"id": "2", "url": "x"}]});
+        assert_eq!(find_webhook_id(&list, ours).as_deref(), Some("1"));
+        let other = json!({"events": [{"id": "1", "url": "y"}, {"id": "2", "url": "x"}]});
+        assert_eq!(find_webhook_id(&other, ours).as_deref(), Some("2"));
+        assert_eq!(
+            find_webhook_id(&json!([{"id": 7}]), ours).as_deref(),
+            Some("7")
+        );
+        assert_eq!(find_webhook_id(&json!({"result": "ok"}), ours), None);
+    }
+}

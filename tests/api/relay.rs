@@ -1,0 +1,252 @@
+//! Intake and delivery: tokens, limits, de-duplication, retries on the injected clock, gone flows.
+
+use std::time::Duration;
+
+use livechat_gateway::clock::Clock;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn intake_checks_token_size_and_json() {
+    let app = spawn_app().await;
+    let cb = Callback::spawn().await;
+    let (id, _) = app.subscribe(CHAT_STARTS, &cb.url).await;
+    let intake = app.intake_url(&id);
+    let (base, token) = intake.rsplit_once('/').unwrap();
+
+    let wrong = format!("{base}/{}", "x".repeat(token.len()));
+    assert_eq!(
+        app.post_event(&wrong, &chat_event("chat_started", "A"))
+            .await
+            .0,
+        404
+    );
+    let unknown = format!(
+        "{}/livechat/events/AAAAAAAAAAAAAAAAAAAAAA/{token}",
+        app.address
+    );
+    assert_eq!(
+        app.post_event(&unknown, &chat_event("chat_started", "A"))
+            .await
+            .0,
+        404
+    );
+
+    let res = app
+        .client
+        .post(&intake)
+        .insert_header(("content-type", "application/json"))
+        .send_body("{not json")
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    let big = vec![b' '; 1024 * 1024 + 10];
+    let res = app
+        .client
+        .post(&intake)
+        .insert_header(("content-type", "application/json"))
+        .send_body(big)
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 413);
+    // No credentials needed, and the throttle does not apply to LiveChat's deliveries.
+    assert_eq!(
+        app.post_event(&intake, &chat_event("chat_started", "A"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(app.counts().await.pending + cb.received().len() as i64, 1);
+}
+
+#[actix_web::test]
+async fn a_duplicate_event_is_relayed_once() {
+    let app = spawn_app().await;
+    let cb = Callback::spawn().await;
+    let (id, _) = app.subscribe(CHAT_ENDS, &cb.url).await;
+    let intake = app.intake_url(&id);
+    let mut first = chat_event("chat_ended", "CHAT1");
+    assert_eq!(
+        app.post_event(&intake, &first).await,
+        (200, json!({"status": "accepted"}))
+    );
+    first["token"] = json!("another-delivery-token");
+    assert_eq!(
+        app.post_event(&intake, &first).await,
+        (200, json!({"status": "duplicate"}))
+    );
+    assert_eq!(
+        app.post_event(&intake, &chat_event("chat_ended", "CHAT2"))
+            .await
+            .0,
+        200
+    );
+    // Deliveries to one flow keep their order, so a queued duplicate would arrive before CHAT2.
+    wait_for("both chats", || cb.received().len() >= 2).await;
+    let ids: Vec<_> = cb
+        .received()
+        .iter()
+        .map(|n| n["chat"]["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!("CHAT1"), json!("CHAT2")]);
+    // Redelivered by LiveChat after the flow got it: still once.
+    assert_eq!(
+        app.post_event(&intake, &first).await.1["status"],
+        "duplicate"
+    );
+}
+
+#[actix_web::test]
+async fn a_failing_callback_gets_the_event_once_it_recovers() {
+    let app = spawn_app().await; // schedule 0s, 5s, 5m, ...
+    let cb = Callback::spawn().await;
+    cb.answer_next(&[(500, None), (500, None)]);
+    let (id, _) = app.subscribe(TICKET_CREATED, &cb.url).await;
+    assert_eq!(
+        app.post_event(&app.intake_url(&id), &ticket_event("T1"))
+            .await
+            .0,
+        200
+    );
+
+    wait_for("the first attempt", || cb.attempts() == 1).await;
+    app.wait_attempts_recorded(1).await;
+    app.clock.advance_ms(6_000); // 5 s + 20 %
+    wait_for("the second attempt", || cb.attempts() == 2).await;
+    app.wait_attempts_recorded(2).await;
+    app.clock.advance_ms(360_000); // 5 min + 20 %
+    wait_for("the delivery", || cb.received().len() == 1).await;
+    app.wait_until_settled().await;
+    assert_eq!(cb.attempts(), 3);
+    assert_eq!(cb.received()[0]["ticket"]["id"], "T1");
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .body()
+        .await
+        .unwrap();
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(
+        metrics.contains("livechat_gateway_deliveries_ok_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("livechat_gateway_deliveries_failed_total 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("livechat_gateway_deliveries_pending 0"),
+        "{metrics}"
+    );
+}
+
+#[actix_web::test]
+async fn retries_wait_for_their_time_and_for_retry_after() {
+    let app = spawn_app_with(|s| {
+        s.retry_schedule = livechat_gateway::settings::parse_schedule("0s,10s,10s").unwrap()
+    })
+    .await;
+    let cb = Callback::spawn().await;
+    cb.answer_next(&[(503, None), (429, Some("120"))]);
+    let (id, _) = app.subscribe(CHAT_STARTS, &cb.url).await;
+    assert_eq!(
+        app.post_event(&app.intake_url(&id), &chat_event("chat_started", "R1"))
+            .await
+            .0,
+        200
+    );
+    wait_for("the first attempt", || cb.attempts() == 1).await;
+    app.wait_attempts_recorded(1).await;
+
+    // 10 s − 20 % = 8 s is the earliest the schedule allows.
+    app.clock.advance_ms(7_900);
+    actix_web::rt::time::sleep(Duration::from_millis(1_200)).await; // > the worker's poll cap
+    assert_eq!(cb.attempts(), 1, "no attempt before its time");
+    app.clock.advance_ms(4_200); // 12.1 s: past 10 s + 20 %
+    wait_for("the second attempt", || cb.attempts() == 2).await;
+    app.wait_attempts_recorded(2).await;
+
+    // The 429 asked for 120 s, later than the schedule's 10 s.
+    app.clock.advance_ms(13_000);
+    actix_web::rt::time::sleep(Duration::from_millis(1_200)).await;
+    assert_eq!(cb.attempts(), 2, "Retry-After honoured");
+    app.clock.advance_ms(108_000);
+    wait_for("the delivery", || cb.received().len() == 1).await;
+}
+
+#[actix_web::test]
+async fn an_exhausted_event_is_kept_dead_and_can_be_replayed() {
+    let app = spawn_app_with(|s| {
+        s.retry_schedule = livechat_gateway::settings::parse_schedule("0s,1s").unwrap()
+    })
+    .await;
+    let cb = Callback::spawn().await;
+    cb.answer_next(&[(500, None), (400, None)]);
+    let (id, _) = app.subscribe(CHAT_STARTS, &cb.url).await;
+    assert_eq!(
+        app.post_event(&app.intake_url(&id), &chat_event("chat_started", "D1"))
+            .await
+            .0,
+        200
+    );
+    wait_for("the first attempt", || cb.attempts() == 1).await;
+    app.wait_attempts_recorded(1).await;
+    app.clock.advance_ms(1_300);
+    wait_for("the second attempt", || cb.attempts() == 2).await;
+    app.wait_attempts_recorded(2).await;
+    let mut dead = Vec::new();
+    for _ in 0..200 {
+        dead = app.state.store.list_deliveries(true).await.unwrap();
+        if !dead.is_empty() {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].attempts, dead[0].last_status), (2, Some(400)));
+    let n = app
+        .state
+        .store
+        .replay(
+            &livechat_gateway::store::ReplaySelector::AllDead,
+            app.clock.now_ms(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    app.state.relay.wake();
+    wait_for("the replayed delivery", || cb.received().len() == 1).await;
+}
+
+#[actix_web::test]
+async fn a_gone_flow_loses_its_subscription_and_livechat_webhook() {
+    let app = spawn_app().await;
+    let cb = Callback::spawn().await;
+    cb.answer_next(&[(410, None)]);
+    let (id, location) = app.subscribe(CHAT_STARTS, &cb.url).await;
+    let intake = app.intake_url(&id);
+    assert_eq!(
+        app.post_event(&intake, &chat_event("chat_started", "G1"))
+            .await
+            .0,
+        200
+    );
+    wait_for("LiveChat webhook removal", || {
+        app.fake.webhooks(&app.login).is_empty()
+    })
+    .await;
+    assert_eq!(app.counts().await.subscriptions, 0);
+    assert_eq!(app.counts().await.pending, 0);
+    assert_eq!(
+        app.post_event(&intake, &chat_event("chat_started", "G2"))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(app.delete_at(&location, Some((&app.login, &app.api_key))).await, 404);
+    assert!(cb.received().is_empty());
+}
