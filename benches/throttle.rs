@@ -44,7 +44,10 @@ fn main() {
     );
     clock.advance_ms(60_000);
     throttle.check(&id);
-    println!("after one idle window: {} connections tracked", throttle.tracked_connections());
+    println!(
+        "after one idle window: {} connections tracked",
+        throttle.tracked_connections()
+    );
 }
 
 fn rss_kib() -> u64 {

@@ -22,7 +22,8 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn write_connector_files(out: &std::path::Path) -> Result<(), BoxError> {
-    crate::openapi::write_files(out).map_err(|e| format!("cannot write to {}: {e}", out.display()))?;
+    crate::openapi::write_files(out)
+        .map_err(|e| format!("cannot write to {}: {e}", out.display()))?;
     println!("wrote the connector files to {}", out.display());
     Ok(())
 }
@@ -30,9 +31,16 @@ fn write_connector_files(out: &std::path::Path) -> Result<(), BoxError> {
 fn serve(settings: Settings) -> Result<(), BoxError> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).await?;
-        log::info!("livechat-gateway listening on port {}, public URL {}", app.port(), app.public_url());
+        log::info!(
+            "livechat-gateway listening on port {}, public URL {}",
+            app.port(),
+            app.public_url()
+        );
         if let Some(demo) = app.demo() {
-            println!("{}", crate::sandbox::banner(app.public_url().as_str(), demo));
+            println!(
+                "{}",
+                crate::sandbox::banner(app.public_url().as_str(), demo)
+            );
         }
         app.run_until_stopped().await?;
         Ok(())

@@ -132,7 +132,10 @@ impl Keys {
     pub fn connection_id(&self, creds: &Credentials) -> ConnectionId {
         let tag = hmac(
             &self.connection,
-            &[creds.login.as_bytes(), creds.api_key.expose_secret().as_bytes()],
+            &[
+                creds.login.as_bytes(),
+                creds.api_key.expose_secret().as_bytes(),
+            ],
         );
         ConnectionId(URL_SAFE_NO_PAD.encode(&tag[..18]))
     }
@@ -197,7 +200,8 @@ mod tests {
 
     #[test]
     fn parses_basic_and_rejects_the_rest() {
-        let ok = Credentials::from_authorization(Some("Basic YWdlbnRAeC5jb206c2VjcmV0Ojo=")).unwrap();
+        let ok =
+            Credentials::from_authorization(Some("Basic YWdlbnRAeC5jb206c2VjcmV0Ojo=")).unwrap();
         assert_eq!(ok.login, "agent@x.com");
         assert_eq!(ok.api_key.expose_secret(), "secret::");
         for bad in [
@@ -220,7 +224,10 @@ mod tests {
         let a = creds("a@x.com", "key-a");
         assert_eq!(k1.connection_id(&a), k1.connection_id(&a));
         assert_ne!(k1.connection_id(&a), k2.connection_id(&a));
-        assert_ne!(k1.connection_id(&a), k1.connection_id(&creds("a@x.com", "key-b")));
+        assert_ne!(
+            k1.connection_id(&a),
+            k1.connection_id(&creds("a@x.com", "key-b"))
+        );
         assert!(!k1.connection_id(&a).as_str().contains("key-a"));
     }
 

@@ -47,7 +47,8 @@ pub struct TicketId(String);
 
 impl TicketId {
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let ok = !raw.is_empty() && raw.len() <= 32 && raw.bytes().all(|b| b.is_ascii_alphanumeric());
+        let ok =
+            !raw.is_empty() && raw.len() <= 32 && raw.bytes().all(|b| b.is_ascii_alphanumeric());
         if ok {
             Ok(Self(raw.to_string()))
         } else {
@@ -91,7 +92,11 @@ impl<'de> Deserialize<'de> for LenientInt {
 }
 
 /// Checks an optional value against a fixed set, naming the field and the allowed values.
-pub fn one_of(field: &str, value: Option<String>, allowed: &[&str]) -> Result<Option<String>, ApiError> {
+pub fn one_of(
+    field: &str,
+    value: Option<String>,
+    allowed: &[&str],
+) -> Result<Option<String>, ApiError> {
     match non_empty(value) {
         None => Ok(None),
         Some(v) if allowed.contains(&v.as_str()) => Ok(Some(v)),
@@ -111,7 +116,9 @@ mod tests {
         for ok in ["a@b.co", "john.doe+x@my-company.com", "  x@y.z "] {
             assert!(Email::parse("login", ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a", "a@", "@b.c", "a@b", "a b@c.d", "a@.b", "a@b.", "a@b..c", "a@b@c.d"] {
+        for bad in [
+            "", "a", "a@", "@b.c", "a@b", "a b@c.d", "a@.b", "a@b.", "a@b..c", "a@b@c.d",
+        ] {
             assert!(Email::parse("login", bad).is_err(), "{bad}");
         }
     }
@@ -126,8 +133,14 @@ mod tests {
 
     #[test]
     fn lenient_ints() {
-        assert_eq!(serde_json::from_str::<LenientInt>("6").unwrap(), LenientInt(6));
-        assert_eq!(serde_json::from_str::<LenientInt>("\" 7 \"").unwrap(), LenientInt(7));
+        assert_eq!(
+            serde_json::from_str::<LenientInt>("6").unwrap(),
+            LenientInt(6)
+        );
+        assert_eq!(
+            serde_json::from_str::<LenientInt>("\" 7 \"").unwrap(),
+            LenientInt(7)
+        );
         assert!(serde_json::from_str::<LenientInt>("\"six\"").is_err());
     }
 }

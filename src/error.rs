@@ -107,9 +107,9 @@ pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
         E::Overflow { limit } | E::OverflowKnownLength { limit, .. } => {
             ApiError::PayloadTooLarge(format!("The request body is larger than {limit} bytes."))
         }
-        E::ContentType => {
-            ApiError::BadRequest("The request body must be JSON (Content-Type: application/json).".into())
-        }
+        E::ContentType => ApiError::BadRequest(
+            "The request body must be JSON (Content-Type: application/json).".into(),
+        ),
         E::Deserialize(e) => ApiError::BadRequest(format!("The request body is not valid: {e}.")),
         other => ApiError::BadRequest(format!("The request body could not be read: {other}.")),
     }

@@ -27,20 +27,68 @@ impl Metrics {
     pub fn render(&self, gauges: &[(&str, &str, i64)]) -> String {
         let mut out = String::new();
         let counters = [
-            ("livechat_gateway_requests_total", "Requests answered", &self.requests),
-            ("livechat_gateway_responses_4xx_total", "Answers with a 4xx status", &self.responses_4xx),
-            ("livechat_gateway_responses_5xx_total", "Answers with a 5xx status", &self.responses_5xx),
-            ("livechat_gateway_throttled_total", "Calls refused by the per-connection throttle", &self.throttled),
-            ("livechat_gateway_unauthorized_total", "Calls without usable credentials", &self.unauthorized),
-            ("livechat_gateway_upstream_errors_total", "LiveChat calls that failed or timed out", &self.upstream_errors),
-            ("livechat_gateway_events_received_total", "Webhook events accepted from LiveChat", &self.events_received),
-            ("livechat_gateway_events_duplicate_total", "Webhook events LiveChat sent again", &self.events_duplicate),
-            ("livechat_gateway_deliveries_ok_total", "Notifications a flow accepted", &self.deliveries_ok),
-            ("livechat_gateway_deliveries_failed_total", "Notification attempts that failed", &self.deliveries_failed),
-            ("livechat_gateway_deliveries_dead_total", "Notifications that exhausted their retries", &self.deliveries_dead),
+            (
+                "livechat_gateway_requests_total",
+                "Requests answered",
+                &self.requests,
+            ),
+            (
+                "livechat_gateway_responses_4xx_total",
+                "Answers with a 4xx status",
+                &self.responses_4xx,
+            ),
+            (
+                "livechat_gateway_responses_5xx_total",
+                "Answers with a 5xx status",
+                &self.responses_5xx,
+            ),
+            (
+                "livechat_gateway_throttled_total",
+                "Calls refused by the per-connection throttle",
+                &self.throttled,
+            ),
+            (
+                "livechat_gateway_unauthorized_total",
+                "Calls without usable credentials",
+                &self.unauthorized,
+            ),
+            (
+                "livechat_gateway_upstream_errors_total",
+                "LiveChat calls that failed or timed out",
+                &self.upstream_errors,
+            ),
+            (
+                "livechat_gateway_events_received_total",
+                "Webhook events accepted from LiveChat",
+                &self.events_received,
+            ),
+            (
+                "livechat_gateway_events_duplicate_total",
+                "Webhook events LiveChat sent again",
+                &self.events_duplicate,
+            ),
+            (
+                "livechat_gateway_deliveries_ok_total",
+                "Notifications a flow accepted",
+                &self.deliveries_ok,
+            ),
+            (
+                "livechat_gateway_deliveries_failed_total",
+                "Notification attempts that failed",
+                &self.deliveries_failed,
+            ),
+            (
+                "livechat_gateway_deliveries_dead_total",
+                "Notifications that exhausted their retries",
+                &self.deliveries_dead,
+            ),
         ];
         for (name, help, c) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                c.load(Ordering::Relaxed)
+            );
         }
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");

@@ -9,7 +9,8 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 /// Formats unix milliseconds as `yyyy-MM-ddTHH:mm:ss.fffZ`.
 pub fn format_ms(ms: i64) -> Option<String> {
     let t = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).ok()?;
-    let f = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    let f =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     t.format(&f).ok()
 }
 
@@ -21,7 +22,11 @@ pub fn parse_ms(v: &Value) -> Option<i64> {
             return None;
         }
         // Seconds until the year 5138; anything larger is already milliseconds.
-        Some(if n < 1e11 { (n * 1000.0).round() as i64 } else { n.round() as i64 })
+        Some(if n < 1e11 {
+            (n * 1000.0).round() as i64
+        } else {
+            n.round() as i64
+        })
     };
     match v {
         Value::Number(n) => from_number(n.as_f64()?),
@@ -33,7 +38,8 @@ pub fn parse_ms(v: &Value) -> Option<i64> {
             if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
                 return Some((t.unix_timestamp_nanos() / 1_000_000) as i64);
             }
-            let naive = format_description!("[year]-[month]-[day][first [T][ ]][hour]:[minute]:[second]");
+            let naive =
+                format_description!("[year]-[month]-[day][first [T][ ]][hour]:[minute]:[second]");
             PrimitiveDateTime::parse(s, &naive)
                 .ok()
                 .map(|t| (t.assume_utc().unix_timestamp_nanos() / 1_000_000) as i64)
@@ -99,11 +105,17 @@ pub fn ticket(mut v: Value) -> Value {
         let first = obj
             .get("events")
             .and_then(|e| e.as_array())
-            .and_then(|e| e.iter().filter_map(|ev| ev.get("date").and_then(parse_ms)).min())
+            .and_then(|e| {
+                e.iter()
+                    .filter_map(|ev| ev.get("date").and_then(parse_ms))
+                    .min()
+            })
             .or_else(|| {
-                obj.get("opened")
-                    .and_then(|o| o.as_array())
-                    .and_then(|o| o.iter().filter_map(|x| x.get("from").and_then(parse_ms)).min())
+                obj.get("opened").and_then(|o| o.as_array()).and_then(|o| {
+                    o.iter()
+                        .filter_map(|x| x.get("from").and_then(parse_ms))
+                        .min()
+                })
             });
         if let Some(ms) = first {
             obj.insert("date".into(), Value::from(ms / 1000));
@@ -164,9 +176,19 @@ mod tests {
     #[test]
     fn dates_from_every_shape() {
         let want = "2013-11-18T15:26:42.000Z";
-        for v in [json!(1384788402), json!("1384788402"), json!(1384788402000i64), json!("2013-11-18T15:26:42Z"),
-                  json!("2013-11-18T16:26:42+01:00"), json!("2013-11-18 15:26:42")] {
-            assert_eq!(parse_ms(&v).and_then(format_ms).as_deref(), Some(want), "{v}");
+        for v in [
+            json!(1384788402),
+            json!("1384788402"),
+            json!(1384788402000i64),
+            json!("2013-11-18T15:26:42Z"),
+            json!("2013-11-18T16:26:42+01:00"),
+            json!("2013-11-18 15:26:42"),
+        ] {
+            assert_eq!(
+                parse_ms(&v).and_then(format_ms).as_deref(),
+                Some(want),
+                "{v}"
+            );
         }
         assert_eq!(parse_ms(&json!(0)), None);
         assert_eq!(parse_ms(&json!("soon")), None);
@@ -175,8 +197,10 @@ mod tests {
 
     #[test]
     fn ticket_is_normalised() {
-        let t = ticket(json!({"id": "5FUED", "modified": 1384790802, "groups": [0, {"id": 2, "name": "Sales"}],
-            "events": [{"date": 1384554270}, {"date": "2013-11-15T22:24:20Z"}], "extra": {"kept": true}}));
+        let t = ticket(
+            json!({"id": "5FUED", "modified": 1384790802, "groups": [0, {"id": 2, "name": "Sales"}],
+            "events": [{"date": 1384554270}, {"date": "2013-11-15T22:24:20Z"}], "extra": {"kept": true}}),
+        );
         assert_eq!(t["modified"], "2013-11-18T16:06:42.000Z");
         assert_eq!(t["date"], "2013-11-15T22:24:20.000Z");
         assert_eq!(t["events"][0]["date"], "2013-11-15T22:24:30.000Z");
@@ -189,8 +213,10 @@ mod tests {
     fn agent_and_chat() {
         let a = agent(json!({"groups": [1], "max_chats_count": "6", "last_logout": 0}));
         assert_eq!(a, json!({"groups": [{"id": 1}], "max_chats_count": 6}));
-        let c = chat(json!({"started_timestamp": 1358937653, "ended_timestamp": 0, "groups": [{"id": 3}, 4],
-            "messages": [{"timestamp": 1358937661}]}));
+        let c = chat(
+            json!({"started_timestamp": 1358937653, "ended_timestamp": 0, "groups": [{"id": 3}, 4],
+            "messages": [{"timestamp": 1358937661}]}),
+        );
         assert_eq!(c["started_timestamp"], "2013-01-23T10:40:53.000Z");
         assert!(c.get("ended_timestamp").is_none());
         assert_eq!(c["groups"], json!([3, 4]));

@@ -48,13 +48,19 @@ pub fn banner(public_url: &str, demo: &DemoCredentials) -> String {
 
 /// `POST /sandbox/events/{event_type}`: the fake LiveChat delivers one demo event to every
 /// webhook registered for it.
-pub async fn fire(state: web::Data<AppState>, event: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn fire(
+    state: web::Data<AppState>,
+    event: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let fake = state
         .sandbox
         .as_ref()
         .ok_or_else(|| ApiError::NotFound("No such route.".into()))?;
     if !EVENTS.contains(&event.as_str()) {
-        return Err(ApiError::BadRequest(format!("The event must be one of: {}.", EVENTS.join(", "))));
+        return Err(ApiError::BadRequest(format!(
+            "The event must be one of: {}.",
+            EVENTS.join(", ")
+        )));
     }
     let deliveries = fake.fire(None, &event).await;
     let sent: Vec<_> = deliveries

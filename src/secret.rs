@@ -84,8 +84,14 @@ mod tests {
 
     #[test]
     fn sqlite_urls() {
-        assert_eq!(sqlite_path("sqlite://./data/gateway.db"), Some(PathBuf::from("./data/gateway.db")));
-        assert_eq!(sqlite_path("sqlite:/tmp/x.db?mode=rwc"), Some(PathBuf::from("/tmp/x.db")));
+        assert_eq!(
+            sqlite_path("sqlite://./data/gateway.db"),
+            Some(PathBuf::from("./data/gateway.db"))
+        );
+        assert_eq!(
+            sqlite_path("sqlite:/tmp/x.db?mode=rwc"),
+            Some(PathBuf::from("/tmp/x.db"))
+        );
         assert_eq!(sqlite_path("postgres://localhost/test"), None);
         assert_eq!(sqlite_path("sqlite::memory:"), None);
     }
@@ -104,7 +110,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.join("sub/gateway.secret")).unwrap().permissions().mode();
+            let mode = fs::metadata(dir.join("sub/gateway.secret"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let pg = StoreSettings {

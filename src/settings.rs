@@ -67,7 +67,12 @@ pub struct StoreSettings {
     #[arg(long, env = "GATEWAY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
     /// The gateway secret itself (prefer GATEWAY_SECRET_FILE).
-    #[arg(long = "secret", env = "GATEWAY_SECRET", hide_env_values = true, hide = true)]
+    #[arg(
+        long = "secret",
+        env = "GATEWAY_SECRET",
+        hide_env_values = true,
+        hide = true
+    )]
     pub secret: Option<SecretString>,
     /// A file holding the gateway secret; generated beside the SQLite file when unset.
     #[arg(long, env = "GATEWAY_SECRET_FILE")]
@@ -83,7 +88,11 @@ pub struct Settings {
     #[arg(long, env = "GATEWAY_PUBLIC_URL")]
     pub public_url: Option<Url>,
     /// LiveChat API base URL.
-    #[arg(long, env = "GATEWAY_LIVECHAT_URL", default_value = "https://api.livechatinc.com")]
+    #[arg(
+        long,
+        env = "GATEWAY_LIVECHAT_URL",
+        default_value = "https://api.livechatinc.com"
+    )]
     pub livechat_url: Url,
     #[command(flatten)]
     pub store: StoreSettings,
@@ -152,7 +161,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 5s, 5m or 2h"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 5s, 5m or 2h"))?;
     let ms = match unit {
         "ms" => n,
         "" | "s" => n * 1_000,
@@ -198,7 +209,13 @@ mod tests {
 
     #[test]
     fn flags_win_over_defaults() {
-        let cli = Cli::parse_from(["livechat-gateway", "serve", "--throttle-calls", "3", "--sandbox"]);
+        let cli = Cli::parse_from([
+            "livechat-gateway",
+            "serve",
+            "--throttle-calls",
+            "3",
+            "--sandbox",
+        ]);
         match cli.command {
             Some(Command::Serve(s)) => {
                 assert_eq!(s.throttle_calls, 3);

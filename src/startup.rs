@@ -11,17 +11,17 @@ use url::Url;
 use crate::clock::{self, SharedClock};
 use crate::credentials::Keys;
 use crate::error::{self, ApiError};
-use crate::metrics::Metrics;
 use crate::fake_livechat::DemoCredentials;
+use crate::metrics::Metrics;
 use crate::relay::trigger::Trigger;
 use crate::relay::{worker, Relay};
 use crate::routes::{agents, connector_guard, health, intake, tickets, webhooks};
-use crate::{openapi, sandbox, secret};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::throttle::Throttle;
 use crate::upstream::LiveChat;
+use crate::{openapi, sandbox, secret};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -41,11 +41,16 @@ impl Application {
         Self::build_with_clock(settings, clock::system()).await
     }
 
-    pub async fn build_with_clock(mut settings: Settings, clock: SharedClock) -> Result<Self, BoxError> {
+    pub async fn build_with_clock(
+        mut settings: Settings,
+        clock: SharedClock,
+    ) -> Result<Self, BoxError> {
         if settings.redis_url.is_some() {
-            return Err("GATEWAY_REDIS_URL is not supported yet: a throttle shared across replicas \
+            return Err(
+                "GATEWAY_REDIS_URL is not supported yet: a throttle shared across replicas \
                  needs the shared-store release; run one replica without it"
-                .into());
+                    .into(),
+            );
         }
         let sandbox = match settings.sandbox {
             true => Some(sandbox::start(&mut settings).await?),
@@ -62,7 +67,11 @@ impl Application {
         let store = Store::connect(&settings.store.database_url).await?;
         let state = web::Data::new(AppState {
             keys: Keys::derive(&secret),
-            throttle: Throttle::new(settings.throttle_calls, settings.throttle_window_secs, clock.clone()),
+            throttle: Throttle::new(
+                settings.throttle_calls,
+                settings.throttle_window_secs,
+                clock.clone(),
+            ),
             public_url: public_url.clone(),
             clock,
             metrics: Metrics::default(),
@@ -110,15 +119,29 @@ pub fn connector_routes() -> Vec<(&'static str, &'static str, Route)> {
     let mut routes = vec![
         ("GET", "/agents", web::get().to(agents::list)),
         ("POST", "/agents", web::post().to(agents::create)),
-        ("DELETE", "/agents/{login}", web::delete().to(agents::delete)),
+        (
+            "DELETE",
+            "/agents/{login}",
+            web::delete().to(agents::delete),
+        ),
         ("GET", "/tickets", web::get().to(tickets::list)),
         ("POST", "/tickets", web::post().to(tickets::create)),
         ("GET", "/tickets/{ticketId}", web::get().to(tickets::get)),
-        ("PUT", "/tickets/{ticketId}/tags", web::put().to(tickets::update)),
-        ("DELETE", "/webhooks/{hookId}", web::delete().to(webhooks::unsubscribe)),
+        (
+            "PUT",
+            "/tickets/{ticketId}/tags",
+            web::put().to(tickets::update),
+        ),
+        (
+            "DELETE",
+            "/webhooks/{hookId}",
+            web::delete().to(webhooks::unsubscribe),
+        ),
     ];
     for trigger in Trigger::ALL {
-        let subscribe = move |req, caller, state, lc, body| webhooks::subscribe(trigger, req, caller, state, lc, body);
+        let subscribe = move |req, caller, state, lc, body| {
+            webhooks::subscribe(trigger, req, caller, state, lc, body)
+        };
         routes.push(("POST", trigger.route(), web::post().to(subscribe)));
     }
     routes
@@ -156,13 +179,22 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxE
             .wrap(from_fn(crate::telemetry::access_log))
             .app_data(state.clone())
             .app_data(web::Data::new(LiveChat::new(&livechat_url, timeout)))
-            .app_data(web::JsonConfig::default().limit(MAX_BODY).error_handler(|e, _| error::json_error(e).into()))
-            .app_data(web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(MAX_BODY)
+                    .error_handler(|e, _| error::json_error(e).into()),
+            )
+            .app_data(
+                web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()),
+            )
             .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
             .route("/metrics", web::get().to(health::metrics))
-            .route("/sandbox/events/{event_type}", web::post().to(sandbox::fire))
+            .route(
+                "/sandbox/events/{event_type}",
+                web::post().to(sandbox::fire),
+            )
             .configure(configure_connector)
             .configure(|cfg| openapi::configure(cfg, state.public_url.clone()))
             .configure(configure_intake)

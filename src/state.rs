@@ -30,6 +30,10 @@ pub struct AppState {
 impl AppState {
     /// `{public URL}/{path}` as an absolute URL string.
     pub fn public(&self, path: &str) -> String {
-        format!("{}/{}", self.public_url.as_str().trim_end_matches('/'), path.trim_start_matches('/'))
+        format!(
+            "{}/{}",
+            self.public_url.as_str().trim_end_matches('/'),
+            path.trim_start_matches('/')
+        )
     }
 }

@@ -19,17 +19,27 @@ pub fn init() {
 }
 
 const CLIENT_REQUEST_ID: &str = "x-ms-client-request-id";
-const ID_HEADERS: [&str; 3] = [CLIENT_REQUEST_ID, "x-ms-correlation-id", "x-ms-workflow-run-id"];
+const ID_HEADERS: [&str; 3] = [
+    CLIENT_REQUEST_ID,
+    "x-ms-correlation-id",
+    "x-ms-workflow-run-id",
+];
 
 fn safe_id(v: &HeaderValue) -> Option<&str> {
     let s = v.to_str().ok()?;
-    (s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))).then_some(s)
+    (s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+    .then_some(s)
 }
 
 /// The intake URL carries the subscription's token: keep it out of the log.
 fn loggable_path(path: &str) -> String {
     match path.strip_prefix("/livechat/events/") {
-        Some(rest) => format!("/livechat/events/{}/[token]", rest.split('/').next().unwrap_or("")),
+        Some(rest) => format!(
+            "/livechat/events/{}/[token]",
+            rest.split('/').next().unwrap_or("")
+        ),
         None => path.to_string(),
     }
 }
@@ -43,13 +53,23 @@ pub async fn access_log(
     let path = loggable_path(req.path());
     let ids: Vec<String> = ID_HEADERS
         .iter()
-        .filter_map(|h| req.headers().get(*h).and_then(safe_id).map(|v| format!("{h}={v}")))
+        .filter_map(|h| {
+            req.headers()
+                .get(*h)
+                .and_then(safe_id)
+                .map(|v| format!("{h}={v}"))
+        })
         .collect();
-    let echo = req.headers().get(CLIENT_REQUEST_ID).filter(|v| safe_id(v).is_some()).cloned();
+    let echo = req
+        .headers()
+        .get(CLIENT_REQUEST_ID)
+        .filter(|v| safe_id(v).is_some())
+        .cloned();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let mut res = next.call(req).await?;
     if let Some(v) = echo {
-        res.headers_mut().insert(HeaderName::from_static(CLIENT_REQUEST_ID), v);
+        res.headers_mut()
+            .insert(HeaderName::from_static(CLIENT_REQUEST_ID), v);
     }
     let status = res.status();
     if let Some(state) = state {

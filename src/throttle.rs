@@ -56,7 +56,9 @@ impl Throttle {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if now - state.last_sweep_ms >= self.window_ms {
             // Connections idle for a whole window hold nothing that still counts.
-            state.log.retain(|_, q| q.back().is_some_and(|&t| t > horizon));
+            state
+                .log
+                .retain(|_, q| q.back().is_some_and(|&t| t > horizon));
             state.last_sweep_ms = now;
         }
         let q = state.log.entry(id.clone()).or_default();
@@ -84,7 +86,11 @@ impl Throttle {
     }
 
     pub fn policy_header(&self) -> String {
-        format!("\"per-connection\";q={};w={}", self.calls, self.window_secs())
+        format!(
+            "\"per-connection\";q={};w={}",
+            self.calls,
+            self.window_secs()
+        )
     }
 }
 
@@ -107,11 +113,22 @@ mod tests {
     fn rejects_the_call_past_quota_with_the_exact_wait() {
         let clock = ManualClock::new(1_000_000);
         let t = Throttle::new(3, 60, clock.clone());
-        assert_eq!(t.check(&id("a")), Decision::Admitted { remaining: 2, reset_secs: 60 });
+        assert_eq!(
+            t.check(&id("a")),
+            Decision::Admitted {
+                remaining: 2,
+                reset_secs: 60
+            }
+        );
         clock.advance_ms(10_500);
         t.check(&id("a"));
         t.check(&id("a"));
-        assert_eq!(t.check(&id("a")), Decision::Rejected { retry_after_secs: 50 });
+        assert_eq!(
+            t.check(&id("a")),
+            Decision::Rejected {
+                retry_after_secs: 50
+            }
+        );
         // Another connection is unaffected.
         assert!(matches!(t.check(&id("b")), Decision::Admitted { .. }));
         // A retry at now + Retry-After is admitted.

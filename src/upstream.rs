@@ -66,9 +66,9 @@ impl LiveChat {
             .insert_header(("X-API-Version", "2"))
             .insert_header((header::ACCEPT, "application/json"));
         if !query.is_empty() {
-            req = req
-                .query(&query)
-                .map_err(|e| ApiError::BadRequest(format!("The query could not be encoded: {e}.")))?;
+            req = req.query(&query).map_err(|e| {
+                ApiError::BadRequest(format!("The query could not be encoded: {e}."))
+            })?;
         }
         let exchange = async {
             let mut res = match body {
@@ -76,11 +76,9 @@ impl LiveChat {
                 None => req.send().await,
             }
             .map_err(|e| send_error(&e))?;
-            let bytes = res
-                .body()
-                .limit(MAX_UPSTREAM_BODY)
-                .await
-                .map_err(|e| ApiError::BadGateway(format!("LiveChat's answer could not be read: {e}.")))?;
+            let bytes = res.body().limit(MAX_UPSTREAM_BODY).await.map_err(|e| {
+                ApiError::BadGateway(format!("LiveChat's answer could not be read: {e}."))
+            })?;
             let retry_after = res
                 .headers()
                 .get(header::RETRY_AFTER)
@@ -94,17 +92,29 @@ impl LiveChat {
         let (status, retry_after, bytes) = match outcome {
             Ok(parts) => parts,
             Err(e) => {
-                log::warn!("upstream {method} {} failed after {:?}: {e}", url.path(), started.elapsed());
+                log::warn!(
+                    "upstream {method} {} failed after {:?}: {e}",
+                    url.path(),
+                    started.elapsed()
+                );
                 return Err(e);
             }
         };
-        log::debug!("upstream {method} {} -> {} in {:?}", url.path(), status.as_u16(), started.elapsed());
+        log::debug!(
+            "upstream {method} {} -> {} in {:?}",
+            url.path(),
+            status.as_u16(),
+            started.elapsed()
+        );
         interpret(status, retry_after, &bytes, creds)
     }
 }
 
 fn timeout_error(after: Duration) -> ApiError {
-    ApiError::GatewayTimeout(format!("LiveChat did not answer within {} ms.", after.as_millis()))
+    ApiError::GatewayTimeout(format!(
+        "LiveChat did not answer within {} ms.",
+        after.as_millis()
+    ))
 }
 
 fn send_error(e: &awc::error::SendRequestError) -> ApiError {
@@ -131,7 +141,9 @@ pub fn interpret(
         serde_json::from_slice(bytes).ok()
     };
     if status.is_success() {
-        return parsed.ok_or_else(|| ApiError::BadGateway("LiveChat answered with something that is not JSON.".into()));
+        return parsed.ok_or_else(|| {
+            ApiError::BadGateway("LiveChat answered with something that is not JSON.".into())
+        });
     }
     if status.is_client_error() {
         let detail = parsed
@@ -203,11 +215,20 @@ mod tests {
 
     #[test]
     fn reads_every_error_shape() {
-        assert_eq!(error_message(&json!({"error": "Not found"})).unwrap(), "Not found");
-        assert_eq!(error_message(&json!({"error": ["a", "b"]})).unwrap(), "a; b");
+        assert_eq!(
+            error_message(&json!({"error": "Not found"})).unwrap(),
+            "Not found"
+        );
+        assert_eq!(
+            error_message(&json!({"error": ["a", "b"]})).unwrap(),
+            "a; b"
+        );
         assert_eq!(error_message(&json!({"errors": ["x"]})).unwrap(), "x");
         assert_eq!(error_message(&json!({"errors": "y"})).unwrap(), "y");
-        assert_eq!(error_message(&json!({"error": {"type": "t", "message": "m"}})).unwrap(), "m");
+        assert_eq!(
+            error_message(&json!({"error": {"type": "t", "message": "m"}})).unwrap(),
+            "m"
+        );
         assert!(error_message(&json!({"nothing": 1})).is_none());
     }
 
@@ -222,16 +243,34 @@ mod tests {
             interpret(StatusCode::TOO_MANY_REQUESTS, Some("7".into()), b"", &c),
             Err(ApiError::Upstream { status: 429, retry_after: Some(ref r), .. }) if r == "7"
         ));
-        assert!(matches!(interpret(StatusCode::BAD_GATEWAY, None, b"{}", &c), Err(ApiError::BadGateway(_))));
-        assert!(matches!(interpret(StatusCode::OK, None, b"<html>", &c), Err(ApiError::BadGateway(_))));
-        assert!(matches!(interpret(StatusCode::UNAUTHORIZED, None, b"", &c), Err(ApiError::Unauthorized(_))));
-        assert_eq!(interpret(StatusCode::OK, None, b"", &c).unwrap(), Value::Null);
+        assert!(matches!(
+            interpret(StatusCode::BAD_GATEWAY, None, b"{}", &c),
+            Err(ApiError::BadGateway(_))
+        ));
+        assert!(matches!(
+            interpret(StatusCode::OK, None, b"<html>", &c),
+            Err(ApiError::BadGateway(_))
+        ));
+        assert!(matches!(
+            interpret(StatusCode::UNAUTHORIZED, None, b"", &c),
+            Err(ApiError::Unauthorized(_))
+        ));
+        assert_eq!(
+            interpret(StatusCode::OK, None, b"", &c).unwrap(),
+            Value::Null
+        );
     }
 
     #[test]
     fn never_echoes_the_key() {
         let c = creds();
-        let err = interpret(StatusCode::BAD_REQUEST, None, br#"{"error":"bad key CANARY-123"}"#, &c).unwrap_err();
+        let err = interpret(
+            StatusCode::BAD_REQUEST,
+            None,
+            br#"{"error":"bad key CANARY-123"}"#,
+            &c,
+        )
+        .unwrap_err();
         assert!(!err.to_string().contains("CANARY-123"));
     }
 }

@@ -12,7 +12,9 @@ use crate::normalize;
 use crate::upstream::LiveChat;
 
 pub async fn list(caller: Caller, lc: web::Data<LiveChat>) -> Result<HttpResponse, ApiError> {
-    let body = lc.call(&caller.creds, Method::GET, &["agents"], &[], None).await?;
+    let body = lc
+        .call(&caller.creds, Method::GET, &["agents"], &[], None)
+        .await?;
     let agents = match body {
         Value::Array(items) => items.into_iter().map(normalize::agent).collect::<Vec<_>>(),
         Value::Object(mut o) => match o.remove("agents") {
@@ -45,7 +47,11 @@ impl CreateAgent {
         let mut out = Map::new();
         out.insert("login".into(), login.as_str().into());
         out.insert("name".into(), name.into());
-        if let Some(s) = one_of("login_status", self.login_status, &["accepting chats", "not accepting chats"])? {
+        if let Some(s) = one_of(
+            "login_status",
+            self.login_status,
+            &["accepting chats", "not accepting chats"],
+        )? {
             out.insert("login_status".into(), s.into());
         }
         if let Some(t) = non_empty(self.job_title) {
@@ -56,13 +62,17 @@ impl CreateAgent {
         }
         if let Some(pw) = self.password.filter(|p| !p.is_empty()) {
             if pw.chars().count() < 5 {
-                return Err(ApiError::BadRequest("`password` must be at least 5 characters long.".into()));
+                return Err(ApiError::BadRequest(
+                    "`password` must be at least 5 characters long.".into(),
+                ));
             }
             out.insert("password".into(), pw.into());
         }
         if let Some(LenientInt(n)) = self.max_chats_count {
             if !(1..=1000).contains(&n) {
-                return Err(ApiError::BadRequest("`max_chats_count` must be a whole number from 1 to 1000.".into()));
+                return Err(ApiError::BadRequest(
+                    "`max_chats_count` must be a whole number from 1 to 1000.".into(),
+                ));
             }
             out.insert("max_chats_count".into(), n.into());
         }
@@ -77,7 +87,13 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let upstream = body.into_inner().into_upstream()?;
     let agent = lc
-        .call(&caller.creds, Method::POST, &["agents"], &[], Some(&upstream))
+        .call(
+            &caller.creds,
+            Method::POST,
+            &["agents"],
+            &[],
+            Some(&upstream),
+        )
         .await?;
     if !agent.is_object() {
         return Err(unexpected("created agent"));
@@ -92,7 +108,13 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let login = Email::parse("login", &login)?;
     let body = lc
-        .call(&caller.creds, Method::DELETE, &["agents", login.as_str()], &[], None)
+        .call(
+            &caller.creds,
+            Method::DELETE,
+            &["agents", login.as_str()],
+            &[],
+            None,
+        )
         .await?;
     let body = match body {
         Value::Object(_) => body,

@@ -40,10 +40,28 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             dead: -1,
         },
     };
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(&[
-        ("livechat_gateway_throttle_connections", "Connections with throttle state", tracked),
-        ("livechat_gateway_subscriptions", "Trigger subscriptions in the store", counts.subscriptions),
-        ("livechat_gateway_deliveries_pending", "Notifications waiting for delivery", counts.pending),
-        ("livechat_gateway_deliveries_dead", "Notifications that exhausted their retries", counts.dead),
-    ]))
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(&[
+            (
+                "livechat_gateway_throttle_connections",
+                "Connections with throttle state",
+                tracked,
+            ),
+            (
+                "livechat_gateway_subscriptions",
+                "Trigger subscriptions in the store",
+                counts.subscriptions,
+            ),
+            (
+                "livechat_gateway_deliveries_pending",
+                "Notifications waiting for delivery",
+                counts.pending,
+            ),
+            (
+                "livechat_gateway_deliveries_dead",
+                "Notifications that exhausted their retries",
+                counts.dead,
+            ),
+        ]))
 }

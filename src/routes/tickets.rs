@@ -27,20 +27,30 @@ pub struct ListQuery {
 impl ListQuery {
     pub fn into_upstream(self) -> Result<Vec<(String, String)>, ApiError> {
         let mut q = Vec::new();
-        if let Some(s) = one_of("status", self.status, &["open", "pending", "solved", "spam"])? {
+        if let Some(s) = one_of(
+            "status",
+            self.status,
+            &["open", "pending", "solved", "spam"],
+        )? {
             q.push(("status".into(), s));
         }
         if let Some(p) = non_empty(self.page) {
             match p.parse::<u32>() {
                 Ok(n) if n >= 1 => q.push(("page".into(), n.to_string())),
-                _ => return Err(ApiError::BadRequest("`page` must be a whole number from 1.".into())),
+                _ => {
+                    return Err(ApiError::BadRequest(
+                        "`page` must be a whole number from 1.".into(),
+                    ))
+                }
             }
         }
         for (field, value) in [("date_from", self.date_from), ("date_to", self.date_to)] {
             if let Some(d) = non_empty(value) {
                 let fmt = format_description!("[year]-[month]-[day]");
                 if time::Date::parse(&d, &fmt).is_err() {
-                    return Err(ApiError::BadRequest(format!("`{field}` must be a date like 2024-05-31.")));
+                    return Err(ApiError::BadRequest(format!(
+                        "`{field}` must be a date like 2024-05-31."
+                    )));
                 }
                 q.push((field.into(), d));
             }
@@ -64,7 +74,9 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner().into_upstream()?;
-    let body = lc.call(&caller.creds, Method::GET, &["tickets"], &q, None).await?;
+    let body = lc
+        .call(&caller.creds, Method::GET, &["tickets"], &q, None)
+        .await?;
     let mut res = HttpResponse::Ok();
     // LiveChat answers `{pages, total, tickets}`; one source models a bare array.
     let tickets = match body {
@@ -107,7 +119,13 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = TicketId::parse(&id)?;
     let body = lc
-        .call(&caller.creds, Method::GET, &["tickets", id.as_str()], &[], None)
+        .call(
+            &caller.creds,
+            Method::GET,
+            &["tickets", id.as_str()],
+            &[],
+            None,
+        )
         .await?;
     let ticket = pick_ticket(body, &id).ok_or_else(|| unexpected("ticket"))?;
     Ok(HttpResponse::Ok().json(normalize::ticket(ticket)))
@@ -171,7 +189,9 @@ impl TicketBody {
         if let Some(u) = non_empty(source.url) {
             let ok = url::Url::parse(&u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"));
             if !ok {
-                return Err(ApiError::BadRequest("`source.url` must be an http(s) URL.".into()));
+                return Err(ApiError::BadRequest(
+                    "`source.url` must be an http(s) URL.".into(),
+                ));
             }
             src.insert("url".into(), u.into());
         }
@@ -193,7 +213,10 @@ impl TicketBody {
         let unsupported: Vec<&str> = [
             ("message", non_empty(self.message).is_some()),
             ("subject", non_empty(self.subject).is_some()),
-            ("assignee.id", non_empty(self.assignee.and_then(|a| a.id)).is_some()),
+            (
+                "assignee.id",
+                non_empty(self.assignee.and_then(|a| a.id)).is_some(),
+            ),
             ("source.type", non_empty(source.kind).is_some()),
             ("source.url", non_empty(source.url).is_some()),
         ]
@@ -206,7 +229,8 @@ impl TicketBody {
                 unsupported.join(", ")
             )));
         }
-        let mail = non_empty(self.requester.and_then(|r| r.mail)).ok_or_else(|| required("requester.mail"))?;
+        let mail = non_empty(self.requester.and_then(|r| r.mail))
+            .ok_or_else(|| required("requester.mail"))?;
         Email::parse("requester.mail", &mail)?;
         let tags = self.tags.ok_or_else(|| {
             ApiError::BadRequest(
@@ -217,7 +241,9 @@ impl TicketBody {
         for t in tags {
             let t = t.trim().to_string();
             if t.is_empty() || t.chars().count() > 100 {
-                return Err(ApiError::BadRequest("Each tag must be 1 to 100 characters long.".into()));
+                return Err(ApiError::BadRequest(
+                    "Each tag must be 1 to 100 characters long.".into(),
+                ));
             }
             if !clean.contains(&t) {
                 clean.push(t);
@@ -234,7 +260,13 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let upstream = body.into_inner().into_create()?;
     let ticket = lc
-        .call(&caller.creds, Method::POST, &["tickets"], &[], Some(&upstream))
+        .call(
+            &caller.creds,
+            Method::POST,
+            &["tickets"],
+            &[],
+            Some(&upstream),
+        )
         .await?;
     let ticket = match ticket {
         Value::Object(ref o) if o.contains_key("id") => ticket,
@@ -256,14 +288,26 @@ pub async fn update(
     let id = TicketId::parse(&id)?;
     let upstream = body.into_inner().into_update()?;
     let answer = lc
-        .call(&caller.creds, Method::PUT, &["tickets", id.as_str(), "tags"], &[], Some(&upstream))
+        .call(
+            &caller.creds,
+            Method::PUT,
+            &["tickets", id.as_str(), "tags"],
+            &[],
+            Some(&upstream),
+        )
         .await?;
     let ticket = match pick_ticket(answer, &id) {
         Some(t) => t,
         // The list envelope may not hold this ticket: read it back.
         None => {
             let body = lc
-                .call(&caller.creds, Method::GET, &["tickets", id.as_str()], &[], None)
+                .call(
+                    &caller.creds,
+                    Method::GET,
+                    &["tickets", id.as_str()],
+                    &[],
+                    None,
+                )
                 .await?;
             pick_ticket(body, &id).ok_or_else(|| unexpected("ticket"))?
         }

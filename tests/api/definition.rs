@@ -15,7 +15,10 @@ fn sample(path: &str) -> String {
 
 #[test]
 fn served_connector_routes_equal_the_definitions() {
-    let served: BTreeSet<_> = connector_routes().into_iter().map(|(m, p, _)| (m, p)).collect();
+    let served: BTreeSet<_> = connector_routes()
+        .into_iter()
+        .map(|(m, p, _)| (m, p))
+        .collect();
     let defined: BTreeSet<_> = openapi::connector_routes().into_iter().collect();
     assert_eq!(served, defined, "served vs defined (method, path)");
 }
@@ -27,16 +30,30 @@ async fn every_defined_operation_answers_and_no_other_method_does() {
     let paths: BTreeSet<_> = defined.iter().map(|(_, p)| *p).collect();
     for path in paths {
         for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
-            let req = app.client.request(method.parse().unwrap(), app.url(&sample(path)));
+            let req = app
+                .client
+                .request(method.parse().unwrap(), app.url(&sample(path)));
             let anonymous = send(req, None).await;
-            assert_eq!(anonymous.status, 401, "{method} {path}: credentials come first");
-            let req = app.client.request(method.parse().unwrap(), app.url(&sample(path)));
+            assert_eq!(
+                anonymous.status, 401,
+                "{method} {path}: credentials come first"
+            );
+            let req = app
+                .client
+                .request(method.parse().unwrap(), app.url(&sample(path)));
             let res = send(req.insert_header(("Authorization", app.auth())), None).await;
             if defined.contains(&(method, path)) {
                 assert_ne!(res.status, 405, "{method} {path} is defined: {}", res.text);
-                assert_ne!(res.body["message"], "No such route.", "{method} {path} is defined");
+                assert_ne!(
+                    res.body["message"], "No such route.",
+                    "{method} {path} is defined"
+                );
             } else {
-                assert_eq!(res.status, 405, "{method} {path} is not defined but answers {}", res.text);
+                assert_eq!(
+                    res.status, 405,
+                    "{method} {path} is not defined but answers {}",
+                    res.text
+                );
                 assert_eq!(res.body["statusCode"], 405);
             }
         }

@@ -119,14 +119,21 @@ async fn events_survive_sigkill_and_are_delivered_exactly_once() {
         .as_str()
         .unwrap()
         .to_string();
-    let intake = livechat.webhooks(login)[0]["url"].as_str().unwrap().to_string();
+    let intake = livechat.webhooks(login)[0]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(intake.contains(&id));
 
     let mut expected = Vec::new();
     for n in 0..20 {
         let sent = livechat.fire(Some(login), "chat_started").await;
         assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].status, Some(200), "event {n} accepted by the gateway");
+        assert_eq!(
+            sent[0].status,
+            Some(200),
+            "event {n} accepted by the gateway"
+        );
         expected.push(sent[0].payload["chat"]["id"].as_str().unwrap().to_string());
     }
     let listed = deliveries_cli(&dir, &lc_url, &["list"]);
@@ -180,7 +187,10 @@ async fn the_api_key_is_never_stored_in_clear() {
         assert_eq!(status, 201, "{body}");
         ids.push(body["id"].as_str().unwrap().to_string());
     }
-    let sent = app.fake.fire(Some("canary@example.com"), "chat_started").await;
+    let sent = app
+        .fake
+        .fire(Some("canary@example.com"), "chat_started")
+        .await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].status, Some(200));
     assert!(sent[0].url.contains(&ids[0]));

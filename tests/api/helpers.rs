@@ -29,7 +29,10 @@ pub struct TestApp {
 }
 
 pub fn basic(login: &str, key: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{login}:{key}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{login}:{key}"))
+    )
 }
 
 pub fn unique(prefix: &str) -> String {
@@ -46,19 +49,27 @@ impl TestApp {
     }
 
     pub fn get(&self, path: &str) -> awc::ClientRequest {
-        self.client.get(self.url(path)).insert_header(("Authorization", self.auth()))
+        self.client
+            .get(self.url(path))
+            .insert_header(("Authorization", self.auth()))
     }
 
     pub fn post(&self, path: &str) -> awc::ClientRequest {
-        self.client.post(self.url(path)).insert_header(("Authorization", self.auth()))
+        self.client
+            .post(self.url(path))
+            .insert_header(("Authorization", self.auth()))
     }
 
     pub fn put(&self, path: &str) -> awc::ClientRequest {
-        self.client.put(self.url(path)).insert_header(("Authorization", self.auth()))
+        self.client
+            .put(self.url(path))
+            .insert_header(("Authorization", self.auth()))
     }
 
     pub fn delete(&self, path: &str) -> awc::ClientRequest {
-        self.client.delete(self.url(path)).insert_header(("Authorization", self.auth()))
+        self.client
+            .delete(self.url(path))
+            .insert_header(("Authorization", self.auth()))
     }
 
     /// A second account at the same fake LiveChat.
@@ -99,7 +110,9 @@ impl TestApp {
 
     /// Subscribes as the default connection; returns (subscription id, Location).
     pub async fn subscribe(&self, route: &str, callback: &str) -> (String, String) {
-        let (status, body, location) = self.subscribe_as(route, callback, &self.login, &self.api_key).await;
+        let (status, body, location) = self
+            .subscribe_as(route, callback, &self.login, &self.api_key)
+            .await;
         assert_eq!(status, 201, "{body}");
         (
             body["id"].as_str().unwrap().to_string(),
@@ -181,7 +194,9 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     capture_logs();
-    let fake = FakeLiveChat::spawn("127.0.0.1:0").await.expect("fake LiveChat starts");
+    let fake = FakeLiveChat::spawn("127.0.0.1:0")
+        .await
+        .expect("fake LiveChat starts");
     let login = format!("{}@example.com", unique("agent"));
     let api_key = unique("CANARY");
     fake.add_account(&login, &api_key);
@@ -206,7 +221,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         db_dir,
         clock,
         state,
-        client: awc::Client::builder().timeout(std::time::Duration::from_secs(30)).finish(),
+        client: awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .finish(),
     }
 }
 

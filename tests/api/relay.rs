@@ -247,6 +247,10 @@ async fn a_gone_flow_loses_its_subscription_and_livechat_webhook() {
             .0,
         404
     );
-    assert_eq!(app.delete_at(&location, Some((&app.login, &app.api_key))).await, 404);
+    assert_eq!(
+        app.delete_at(&location, Some((&app.login, &app.api_key)))
+            .await,
+        404
+    );
     assert!(cb.received().is_empty());
 }

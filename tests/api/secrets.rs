@@ -15,19 +15,35 @@ async fn the_api_key_never_shows_in_answers_or_logs() {
     })
     .await;
     let mut seen = Vec::new();
-    let ticket = send(app.post("/tickets"), Some(&json!({"message": "m", "requester": {"mail": "r@example.com"}}))).await;
+    let ticket = send(
+        app.post("/tickets"),
+        Some(&json!({"message": "m", "requester": {"mail": "r@example.com"}})),
+    )
+    .await;
     let id = ticket.body["id"].as_str().unwrap_or("ABCDE").to_string();
     seen.push(ticket);
     let calls: Vec<(&str, String, Option<serde_json::Value>)> = vec![
         ("GET", "/agents".into(), None),
-        ("POST", "/agents".into(), Some(json!({"login": "n@example.com", "name": "N", "password": "secret"}))),
+        (
+            "POST",
+            "/agents".into(),
+            Some(json!({"login": "n@example.com", "name": "N", "password": "secret"})),
+        ),
         ("DELETE", "/agents/n@example.com".into(), None),
         ("DELETE", "/agents/n@example.com".into(), None),
         ("GET", "/tickets".into(), None),
         ("GET", format!("/tickets/{id}"), None),
         ("GET", "/tickets/ZZZZZ".into(), None),
-        ("PUT", format!("/tickets/{id}/tags"), Some(json!({"requester": {"mail": "r@example.com"}, "tags": ["x"]}))),
-        ("PUT", format!("/tickets/{id}/tags"), Some(json!({"subject": "no"}))),
+        (
+            "PUT",
+            format!("/tickets/{id}/tags"),
+            Some(json!({"requester": {"mail": "r@example.com"}, "tags": ["x"]})),
+        ),
+        (
+            "PUT",
+            format!("/tickets/{id}/tags"),
+            Some(json!({"subject": "no"})),
+        ),
         ("POST", "/agents".into(), Some(json!({"login": "bad"}))),
     ];
     for (method, path, body) in &calls {
@@ -39,23 +55,43 @@ async fn the_api_key_never_shows_in_answers_or_logs() {
         };
         seen.push(send(req, body.as_ref()).await);
     }
-    for (status, body) in [(401, r#"{"error":"Invalid API key"}"#), (500, "oops"), (429, "{}")] {
-        app.fake.push_response(InjectedResponse { status, headers: vec![], body: body.into(), delay: None });
+    for (status, body) in [
+        (401, r#"{"error":"Invalid API key"}"#),
+        (500, "oops"),
+        (429, "{}"),
+    ] {
+        app.fake.push_response(InjectedResponse {
+            status,
+            headers: vec![],
+            body: body.into(),
+            delay: None,
+        });
         seen.push(send(app.get("/agents"), None).await);
     }
-    app.fake.push_response(InjectedResponse { status: 200, headers: vec![], body: "[]".into(), delay: Some(Duration::from_secs(2)) });
+    app.fake.push_response(InjectedResponse {
+        status: 200,
+        headers: vec![],
+        body: "[]".into(),
+        delay: Some(Duration::from_secs(2)),
+    });
     seen.push(send(app.get("/agents"), None).await);
     for _ in 0..30 {
         seen.push(send(app.get("/agents"), None).await);
     }
-    assert!(seen.iter().any(|r| r.status == 429), "the throttle path was exercised");
+    assert!(
+        seen.iter().any(|r| r.status == 429),
+        "the throttle path was exercised"
+    );
 
     let encoded = app.auth();
     let needles = [app.api_key.as_str(), encoded.trim_start_matches("Basic ")];
     for r in &seen {
         for n in needles {
             assert!(!r.text.contains(n), "answer holds the key: {}", r.text);
-            assert!(r.headers.iter().all(|(_, v)| !v.to_str().unwrap_or("").contains(n)));
+            assert!(r
+                .headers
+                .iter()
+                .all(|(_, v)| !v.to_str().unwrap_or("").contains(n)));
         }
     }
     let logs = LOGS.lock().unwrap().clone();

@@ -87,12 +87,20 @@ async fn each_trigger_subscribes_relays_and_unsubscribes() {
             assert_eq!(got["pre_chat_survey"][0]["answer"], "Mary Brown");
         }
 
-        assert_eq!(app.delete_at(&location, Some((&app.login, &app.api_key))).await, 204);
+        assert_eq!(
+            app.delete_at(&location, Some((&app.login, &app.api_key)))
+                .await,
+            204
+        );
         assert!(
             app.fake.webhooks(&app.login).is_empty(),
             "LiveChat webhook removed"
         );
-        assert_eq!(app.delete_at(&location, Some((&app.login, &app.api_key))).await, 404);
+        assert_eq!(
+            app.delete_at(&location, Some((&app.login, &app.api_key)))
+                .await,
+            404
+        );
         let (status, _) = app.post_event(&intake, &event).await;
         assert_eq!(status, 404, "intake closed with the subscription");
     }
@@ -133,7 +141,9 @@ async fn query_parameters_are_checked() {
         app.fake.webhooks(&app.login)[0]["data_types"],
         json!(["chat", "visitor"])
     );
-    let (status, _, _) = app.subscribe_as(CHAT_STARTS, "", &app.login, &app.api_key).await;
+    let (status, _, _) = app
+        .subscribe_as(CHAT_STARTS, "", &app.login, &app.api_key)
+        .await;
     assert_eq!(status, 400);
 }
 
@@ -154,14 +164,13 @@ async fn private_and_odd_callbacks_are_refused() {
         "file:///etc/passwd",
         "not a url",
     ] {
-        let (status, body, _) = app.subscribe_as(CHAT_STARTS, url, &app.login, &app.api_key).await;
+        let (status, body, _) = app
+            .subscribe_as(CHAT_STARTS, url, &app.login, &app.api_key)
+            .await;
         assert_eq!(status, 400, "{url}: {body}");
         assert_eq!(body["statusCode"], 400);
     }
-    assert!(
-        app.fake.requests().is_empty(),
-        "nothing reached LiveChat"
-    );
+    assert!(app.fake.requests().is_empty(), "nothing reached LiveChat");
     assert_eq!(app.counts().await.subscriptions, 0);
 }
 
@@ -207,8 +216,16 @@ async fn only_the_owner_unsubscribes() {
         404
     );
 
-    assert_eq!(app.delete_at(&location, Some((&app.login, &app.api_key))).await, 204);
-    assert_eq!(app.delete_at(&location, Some((&app.login, &app.api_key))).await, 404);
+    assert_eq!(
+        app.delete_at(&location, Some((&app.login, &app.api_key)))
+            .await,
+        204
+    );
+    assert_eq!(
+        app.delete_at(&location, Some((&app.login, &app.api_key)))
+            .await,
+        404
+    );
     assert!(app.fake.webhooks(&app.login).is_empty());
     let _ = id;
 }
@@ -217,8 +234,10 @@ async fn only_the_owner_unsubscribes() {
 async fn a_livechat_refusal_stores_nothing() {
     let app = spawn_app().await;
     let cb = Callback::spawn().await;
-    app.fake
-        .push_response(InjectedResponse::json(400, json!({"errors": ["Invalid url"]})));
+    app.fake.push_response(InjectedResponse::json(
+        400,
+        json!({"errors": ["Invalid url"]}),
+    ));
     let (status, body, location) = app
         .subscribe_as(TICKET_CREATED, &cb.url, &app.login, &app.api_key)
         .await;
@@ -238,7 +257,10 @@ async fn unsubscribe_succeeds_when_livechat_lost_the_webhook() {
     let cb = Callback::spawn().await;
     let (_, location) = app.subscribe(CHAT_STARTS, &cb.url).await;
     // LiveChat lost the webhook on its side (removed in its web app, say).
-    let hook = app.fake.webhooks(&app.login)[0]["id"].as_str().unwrap().to_string();
+    let hook = app.fake.webhooks(&app.login)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let gone = app
         .client
         .delete(format!("{}/webhooks/{hook}", app.fake.base_url()))
@@ -249,7 +271,11 @@ async fn unsubscribe_succeeds_when_livechat_lost_the_webhook() {
         .unwrap();
     assert_eq!(gone.status().as_u16(), 200);
     app.fake.clear_requests();
-    assert_eq!(app.delete_at(&location, Some((&app.login, &app.api_key))).await, 204);
+    assert_eq!(
+        app.delete_at(&location, Some((&app.login, &app.api_key)))
+            .await,
+        204
+    );
     let deletes: Vec<Value> = app
         .fake
         .requests()

@@ -17,13 +17,25 @@ async fn a_thousand_concurrent_calls_admit_exactly_the_quota() {
         // The clock stands still, so every call waits the whole window.
         assert_eq!(r.header("retry-after"), Some("60"));
         assert_eq!(r.body["statusCode"], 429);
-        assert_eq!(r.body["message"], "Rate limit is exceeded. Try again in 60 seconds.");
+        assert_eq!(
+            r.body["message"],
+            "Rate limit is exceeded. Try again in 60 seconds."
+        );
         assert_eq!(r.header("ratelimit"), Some(r#""per-connection";r=0;t=60"#));
     }
-    assert_eq!(app.fake.requests().len(), 100, "refused calls are not forwarded");
+    assert_eq!(
+        app.fake.requests().len(),
+        100,
+        "refused calls are not forwarded"
+    );
     let ok = answers.iter().find(|r| r.status == 200).unwrap();
-    assert_eq!(ok.header("ratelimit-policy"), Some(r#""per-connection";q=100;w=60"#));
-    assert!(ok.header("ratelimit").is_some_and(|v| v.starts_with(r#""per-connection";r="#)));
+    assert_eq!(
+        ok.header("ratelimit-policy"),
+        Some(r#""per-connection";q=100;w=60"#)
+    );
+    assert!(ok
+        .header("ratelimit")
+        .is_some_and(|v| v.starts_with(r#""per-connection";r="#)));
 }
 
 #[actix_web::test]
@@ -37,18 +49,31 @@ async fn a_retry_after_the_announced_wait_is_admitted_and_others_are_unaffected(
     app.clock.advance_ms(4_200);
     send(app.get("/agents"), None).await;
     let third = send(app.get("/agents"), None).await;
-    assert_eq!(third.header("ratelimit"), Some(r#""per-connection";r=0;t=6"#));
+    assert_eq!(
+        third.header("ratelimit"),
+        Some(r#""per-connection";r=0;t=6"#)
+    );
     let refused = send(app.get("/agents"), None).await;
     assert_eq!(refused.status, 429);
     // The first call leaves the window 5.8 s from now: rounded up, 6.
     assert_eq!(refused.header("retry-after"), Some("6"));
 
     let (login, key) = app.other_account();
-    let other = send(app.client.get(app.url("/agents")).insert_header(("Authorization", basic(&login, &key))), None).await;
+    let other = send(
+        app.client
+            .get(app.url("/agents"))
+            .insert_header(("Authorization", basic(&login, &key))),
+        None,
+    )
+    .await;
     assert_eq!(other.status, 200, "another connection has its own quota");
 
     app.clock.advance_ms(5_799);
-    assert_eq!(send(app.get("/agents"), None).await.status, 429, "not a millisecond early");
+    assert_eq!(
+        send(app.get("/agents"), None).await.status,
+        429,
+        "not a millisecond early"
+    );
     app.clock.advance_ms(1);
     assert_eq!(send(app.get("/agents"), None).await.status, 200);
 }
@@ -56,11 +81,18 @@ async fn a_retry_after_the_announced_wait_is_admitted_and_others_are_unaffected(
 #[actix_web::test]
 async fn bad_input_counts_but_refused_calls_do_not() {
     let app = spawn_app_with(|s| s.throttle_calls = 2).await;
-    assert_eq!(send(app.get("/tickets?status=nope"), None).await.status, 400);
+    assert_eq!(
+        send(app.get("/tickets?status=nope"), None).await.status,
+        400
+    );
     assert_eq!(send(app.get("/agents"), None).await.status, 200);
     for _ in 0..5 {
         assert_eq!(send(app.get("/agents"), None).await.status, 429);
     }
     app.clock.advance_ms(60_000);
-    assert_eq!(send(app.get("/agents"), None).await.status, 200, "refusals did not count");
+    assert_eq!(
+        send(app.get("/agents"), None).await.status,
+        200,
+        "refusals did not count"
+    );
 }
