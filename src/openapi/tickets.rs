@@ -228,11 +228,22 @@ pub(super) fn webhook_ticket_response() -> Value {
             &[],
         ),
     ));
+    // The contract lists `event_unique_id` for chats only, but the gateway always delivers one,
+    // so a flow can deduplicate ticket notifications too.
     object(
-        vec![(
-            "ticket",
-            nested("Ticket", "The ticket that was created.", props, &[]),
-        )],
+        vec![
+            (
+                "event_unique_id",
+                string(
+                    "Event ID",
+                    "The event's unique ID; the same on every redelivery.",
+                ),
+            ),
+            (
+                "ticket",
+                nested("Ticket", "The ticket that was created.", props, &[]),
+            ),
+        ],
         &[],
     )
 }
