@@ -118,6 +118,11 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = TicketId::parse(&id)?;
+    let ticket = fetch(&lc, &caller, &id).await?;
+    Ok(HttpResponse::Ok().json(normalize::ticket(ticket)))
+}
+
+async fn fetch(lc: &LiveChat, caller: &Caller, id: &TicketId) -> Result<Value, ApiError> {
     let body = lc
         .call(
             &caller.creds,
@@ -127,8 +132,7 @@ pub async fn get(
             None,
         )
         .await?;
-    let ticket = pick_ticket(body, &id).ok_or_else(|| unexpected("ticket"))?;
-    Ok(HttpResponse::Ok().json(normalize::ticket(ticket)))
+    pick_ticket(body, id).ok_or_else(|| unexpected("ticket"))
 }
 
 #[derive(Deserialize, Default)]
@@ -299,18 +303,7 @@ pub async fn update(
     let ticket = match pick_ticket(answer, &id) {
         Some(t) => t,
         // The list envelope may not hold this ticket: read it back.
-        None => {
-            let body = lc
-                .call(
-                    &caller.creds,
-                    Method::GET,
-                    &["tickets", id.as_str()],
-                    &[],
-                    None,
-                )
-                .await?;
-            pick_ticket(body, &id).ok_or_else(|| unexpected("ticket"))?
-        }
+        None => fetch(&lc, &caller, &id).await?,
     };
     Ok(HttpResponse::Ok().json(normalize::ticket(ticket)))
 }

@@ -208,16 +208,7 @@ async fn readiness_follows_the_store() {
     let app = spawn_app().await;
     let ready = |app: &TestApp| app.client.get(format!("{}/readyz", app.address)).send();
     assert_eq!(ready(&app).await.unwrap().status().as_u16(), 200);
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .body()
-        .await
-        .unwrap();
-    let metrics = String::from_utf8_lossy(&metrics).to_string();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("livechat_gateway_deliveries_pending 0"),
         "{metrics}"

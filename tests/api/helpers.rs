@@ -183,6 +183,13 @@ impl TestApp {
         }
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let res = send(self.client.get(self.url("/metrics")), None).await;
+        assert_eq!(res.status, 200);
+        res.text
+    }
+
     pub async fn counts(&self) -> livechat_gateway::store::Counts {
         self.state.store.counts().await.unwrap()
     }

@@ -120,16 +120,7 @@ async fn a_failing_callback_gets_the_event_once_it_recovers() {
     app.wait_until_settled().await;
     assert_eq!(cb.attempts(), 3);
     assert_eq!(cb.received()[0]["ticket"]["id"], "T1");
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .body()
-        .await
-        .unwrap();
-    let metrics = String::from_utf8_lossy(&metrics);
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("livechat_gateway_deliveries_ok_total 1"),
         "{metrics}"
