@@ -23,6 +23,25 @@ const IS_HEAD: &str =
     "NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subscription_id = d.subscription_id \
      AND e.state = 'pending' AND e.id < d.id)";
 
+/// The file holds flows' callback URLs (which carry the flow's own signature) and sealed
+/// credentials: readable by the gateway's user only. SQLite gives its -wal and -shm files the
+/// same mode.
+fn owner_only(file: &std::path::Path) {
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        let path = std::path::PathBuf::from(name);
+        if !path.exists() {
+            continue;
+        }
+        if let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)) {
+            log::warn!("cannot restrict {} to its owner: {e}", path.display());
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -54,6 +73,9 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        if let Some(f) = &file {
+            owner_only(f);
+        }
         Ok(Self { pool })
     }
 

@@ -85,9 +85,17 @@ async fn the_definition_describes_calls_the_gateway_accepts() {
 
     let app = spawn_app().await;
     let cb = crate::helpers::Callback::spawn().await;
-    let ticket = send(app.post("/tickets"), Some(&serde_json::json!({"message": "m", "requester": {"mail": "r@example.com"}}))).await;
+    let ticket = send(
+        app.post("/tickets"),
+        Some(&serde_json::json!({"message": "m", "requester": {"mail": "r@example.com"}})),
+    )
+    .await;
     let ticket_id = ticket.body["id"].as_str().expect("a ticket").to_string();
-    let agent = send(app.post("/agents"), Some(&serde_json::json!({"login": "bye@example.com", "name": "Bye"}))).await;
+    let agent = send(
+        app.post("/agents"),
+        Some(&serde_json::json!({"login": "bye@example.com", "name": "Bye"})),
+    )
+    .await;
     assert_eq!(agent.status, 200, "{}", agent.text);
     let (hook_id, _) = app.subscribe(crate::helpers::TICKET_CREATED, &cb.url).await;
 
@@ -104,13 +112,20 @@ async fn the_definition_describes_calls_the_gateway_accepts() {
                 .filter(|p| p.location == In::Query)
                 .filter_map(|p| match bad {
                     Some(b) if b == p.name => Some(format!("{}=not-in-the-enum", p.name)),
-                    _ => p.default.map(|d| format!("{}={}", p.name, d.replace(',', "%2C"))),
+                    _ => p
+                        .default
+                        .map(|d| format!("{}={}", p.name, d.replace(',', "%2C"))),
                 })
                 .collect();
-            if pairs.is_empty() { String::new() } else { format!("?{}", pairs.join("&")) }
+            if pairs.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", pairs.join("&"))
+            }
         };
         let body = op.body.map(|name| {
-            let mut ex = example(name).unwrap_or_else(|| panic!("{}: no example for {name}", op.id));
+            let mut ex =
+                example(name).unwrap_or_else(|| panic!("{}: no example for {name}", op.id));
             if name == "WebhookRequest" {
                 ex["url"] = cb.url.as_str().into();
             }
@@ -121,13 +136,31 @@ async fn the_definition_describes_calls_the_gateway_accepts() {
                 .request(op.method.parse().unwrap(), app.url(&format!("{path}{q}")))
                 .insert_header(("Authorization", app.auth()))
         };
-        for p in op.params.iter().filter(|p| p.location == In::Query && !p.enum_values.is_empty()) {
+        for p in op
+            .params
+            .iter()
+            .filter(|p| p.location == In::Query && !p.enum_values.is_empty())
+        {
             let res = send(request(query(Some(p.name))), body.as_ref()).await;
-            assert_eq!(res.status, 400, "{} with {}=not-in-the-enum: {}", op.id, p.name, res.text);
+            assert_eq!(
+                res.status, 400,
+                "{} with {}=not-in-the-enum: {}",
+                op.id, p.name, res.text
+            );
         }
         let res = send(request(query(None)), body.as_ref()).await;
-        assert!((200..300).contains(&res.status), "{} as the definition describes it: {} {}", op.id, res.status, res.text);
+        assert!(
+            (200..300).contains(&res.status),
+            "{} as the definition describes it: {} {}",
+            op.id,
+            res.status,
+            res.text
+        );
         let declared = op.success.status;
-        assert_eq!(res.status, declared, "{}: the status the definition declares", op.id);
+        assert_eq!(
+            res.status, declared,
+            "{}: the status the definition declares",
+            op.id
+        );
     }
 }

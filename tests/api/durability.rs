@@ -222,3 +222,19 @@ async fn readiness_follows_the_store() {
     assert_eq!(res.status().as_u16(), 503);
     assert_eq!(res.json::<Value>().await.unwrap()["statusCode"], 503);
 }
+
+#[cfg(unix)]
+#[actix_web::test]
+async fn the_database_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    let cb = Callback::spawn().await;
+    app.subscribe(CHAT_STARTS, &cb.url).await;
+    for name in ["gateway.db", "gateway.db-wal"] {
+        let mode = std::fs::metadata(app.db_dir.join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{name} is {mode:o}");
+    }
+}
