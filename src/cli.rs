@@ -10,7 +10,7 @@ pub fn run(cli: Cli) -> ExitCode {
         None => serve(cli.serve),
         Some(Command::Serve(s)) => serve(*s),
         Some(Command::Openapi { out }) => write_connector_files(&out),
-        Some(Command::Deliveries { store, action }) => crate::relay::admin::run(&store, action),
+        Some(Command::Deliveries { action }) => crate::relay::admin::run(action),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

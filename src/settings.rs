@@ -36,8 +36,6 @@ pub enum Command {
     },
     /// Inspect and resend webhook deliveries kept in the store.
     Deliveries {
-        #[command(flatten)]
-        store: StoreSettings,
         #[command(subcommand)]
         action: DeliveriesCommand,
     },
@@ -50,6 +48,8 @@ pub enum DeliveriesCommand {
         /// Only dead deliveries (those that exhausted their retry schedule).
         #[arg(long)]
         dead: bool,
+        #[command(flatten)]
+        store: StoreSettings,
     },
     /// Queue deliveries for another attempt: one id, or every dead one.
     Replay {
@@ -57,7 +57,19 @@ pub enum DeliveriesCommand {
         id: Option<String>,
         #[arg(long)]
         all_dead: bool,
+        #[command(flatten)]
+        store: StoreSettings,
     },
+}
+
+impl DeliveriesCommand {
+    pub fn store(&self) -> &StoreSettings {
+        match self {
+            DeliveriesCommand::List { store, .. } | DeliveriesCommand::Replay { store, .. } => {
+                store
+            }
+        }
+    }
 }
 
 /// Where state lives and the key that protects it; shared by `serve` and `deliveries`.

@@ -5,21 +5,22 @@ use std::fmt::Write;
 
 use crate::clock::{Clock, SystemClock};
 use crate::normalize::format_ms;
-use crate::settings::{DeliveriesCommand, StoreSettings};
+use crate::settings::DeliveriesCommand;
 use crate::startup::BoxError;
 use crate::store::{Delivery, DeliveryState, ReplaySelector, Store};
 
-pub fn run(settings: &StoreSettings, action: DeliveriesCommand) -> Result<(), BoxError> {
+pub fn run(action: DeliveriesCommand) -> Result<(), BoxError> {
+    let settings = action.store().clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
         let store = Store::connect(&settings.database_url).await?;
         match action {
-            DeliveriesCommand::List { dead } => {
+            DeliveriesCommand::List { dead, .. } => {
                 print!("{}", table(&store.list_deliveries(dead).await?));
             }
-            DeliveriesCommand::Replay { id, all_dead } => {
+            DeliveriesCommand::Replay { id, all_dead, .. } => {
                 let which = if all_dead {
                     ReplaySelector::AllDead
                 } else {
