@@ -63,6 +63,7 @@ impl Application {
             Some(u) => u.clone(),
             None => Url::parse(&format!("http://{addr}"))?,
         };
+        warn_if_clear_text(&settings.livechat_url);
         let secret = secret::load(&settings.store)?;
         let store = Store::connect(&settings.store.database_url).await?;
         let state = web::Data::new(AppState {
@@ -204,6 +205,20 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxE
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Every call carries the caller's API key to LiveChat: say so when that would be in clear.
+fn warn_if_clear_text(livechat_url: &Url) {
+    let loopback = matches!(
+        livechat_url.host(),
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback()
+    ) || matches!(livechat_url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        || livechat_url.host_str() == Some("localhost");
+    if livechat_url.scheme() != "https" && !loopback {
+        log::warn!(
+            "GATEWAY_LIVECHAT_URL {livechat_url} is not https: API keys would cross the network in clear"
+        );
+    }
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {

@@ -24,7 +24,9 @@ pub struct LiveChat {
 
 impl LiveChat {
     pub fn new(base: &Url, timeout: Duration) -> Self {
+        // No redirects: following one could hand the caller's Basic pair to another host.
         let client = awc::Client::builder()
+            .disable_redirects()
             .timeout(timeout)
             .connector(awc::Connector::new().timeout(timeout))
             .add_default_header((
@@ -164,6 +166,12 @@ pub fn interpret(
                 retry_after: None,
             },
         });
+    }
+    if status.is_redirection() {
+        return Err(ApiError::BadGateway(format!(
+            "LiveChat answered with a redirect (HTTP {}); check GATEWAY_LIVECHAT_URL (https://api.livechatinc.com).",
+            status.as_u16()
+        )));
     }
     Err(ApiError::BadGateway(format!(
         "LiveChat failed to answer the call (HTTP {}).",

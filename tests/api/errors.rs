@@ -259,3 +259,21 @@ async fn unknown_routes_and_request_ids() {
     assert_eq!(res.status, 200);
     assert_eq!(res.header("x-ms-client-request-id"), Some("abc-123"));
 }
+
+#[actix_web::test]
+async fn a_livechat_redirect_is_not_followed_with_the_callers_key() {
+    let app = spawn_app().await;
+    app.fake.push_response(InjectedResponse {
+        status: 302,
+        headers: vec![(
+            "Location".into(),
+            format!("{}/elsewhere", app.fake.base_url()),
+        )],
+        body: String::new(),
+        delay: None,
+    });
+    let res = send(app.get("/agents"), None).await;
+    assert_error_shape(&res, 502);
+    let paths: Vec<String> = app.fake.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, vec!["/agents"], "the redirect was not followed");
+}
