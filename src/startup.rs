@@ -4,7 +4,10 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::ResponseError;
 use actix_web::{web, App, HttpResponse, HttpServer, Route};
 use url::Url;
 
@@ -160,8 +163,7 @@ pub fn configure_connector(cfg: &mut web::ServiceConfig) {
     for (path, routes) in by_path {
         let resource = routes
             .into_iter()
-            .fold(web::resource(path), |r, route| r.route(route))
-            .default_service(web::to(method_not_allowed));
+            .fold(web::resource(path), |r, route| r.route(route));
         cfg.service(resource.wrap(from_fn(connector_guard)));
     }
 }
@@ -177,6 +179,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxE
     let workers = state.settings.workers.unwrap_or(2).max(1);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, json_405))
             .wrap(from_fn(crate::telemetry::access_log))
             .app_data(state.clone())
             .app_data(web::Data::new(LiveChat::new(&livechat_url, timeout)))
@@ -221,8 +224,11 @@ fn warn_if_clear_text(livechat_url: &Url) {
     }
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// actix answers a known path with the wrong method by an empty 405: give it the contract's shape.
+fn json_405<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let (req, _) = res.into_parts();
+    let res = ServiceResponse::new(req, ApiError::MethodNotAllowed.error_response());
+    Ok(ErrorHandlerResponse::Response(res.map_into_right_body()))
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -5,6 +5,7 @@ mod definition;
 mod durability;
 mod errors;
 mod helpers;
+mod hostile;
 mod notifications;
 mod relay;
 mod secrets;
