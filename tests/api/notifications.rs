@@ -84,6 +84,21 @@ async fn fired_events_validate_against_the_notification_schemas() {
                 );
             }
         }
+        // The intake URL's token is a credential of its own: it stays out of the log.
+        let logs = LOGS.lock().unwrap().clone();
+        assert!(
+            logs.iter().any(|l| l.contains("/livechat/events/")),
+            "intake calls are logged"
+        );
+        for hook in app.fake.webhooks(&app.login) {
+            let url = hook["url"].as_str().unwrap();
+            let token = url.rsplit('/').next().unwrap();
+            assert!(token.len() >= 32, "{url}");
+            assert!(
+                logs.iter().all(|l| !l.contains(token)),
+                "a log line holds an intake token"
+            );
+        }
     }
 }
 
