@@ -70,7 +70,7 @@ pub fn non_empty(v: Option<String>) -> Option<String> {
 
 /// Accepts a number or a numeric string (connectors send `max_chats_count` as a string).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LenientInt(pub i64);
+pub struct LenientInt(pub Option<i64>);
 
 impl<'de> Deserialize<'de> for LenientInt {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -81,11 +81,13 @@ impl<'de> Deserialize<'de> for LenientInt {
             Text(String),
         }
         match Raw::deserialize(d)? {
-            Raw::Int(n) => Ok(LenientInt(n)),
+            Raw::Int(n) => Ok(LenientInt(Some(n))),
+            // Power Automate sends "" for a field the maker left empty: not given.
+            Raw::Text(s) if s.trim().is_empty() => Ok(LenientInt(None)),
             Raw::Text(s) => s
                 .trim()
                 .parse()
-                .map(LenientInt)
+                .map(|n| LenientInt(Some(n)))
                 .map_err(|_| de::Error::custom("expected a whole number")),
         }
     }
@@ -135,12 +137,16 @@ mod tests {
     fn lenient_ints() {
         assert_eq!(
             serde_json::from_str::<LenientInt>("6").unwrap(),
-            LenientInt(6)
+            LenientInt(Some(6))
         );
         assert_eq!(
             serde_json::from_str::<LenientInt>("\" 7 \"").unwrap(),
-            LenientInt(7)
+            LenientInt(Some(7))
         );
         assert!(serde_json::from_str::<LenientInt>("\"six\"").is_err());
+        assert_eq!(
+            serde_json::from_str::<LenientInt>("\" \"").unwrap(),
+            LenientInt(None)
+        );
     }
 }

@@ -117,13 +117,17 @@ pub fn ticket(mut v: Value) -> Value {
                         .min()
                 })
             });
-        if let Some(ms) = first {
-            obj.insert("date".into(), Value::from(ms / 1000));
+        if let Some(date) = first.and_then(format_ms) {
+            obj.insert("date".into(), Value::String(date));
         }
     }
     date_field(obj, "date");
     date_field(obj, "modified");
     each_object(obj, "events", |e| date_field(e, "date"));
+    each_object(obj, "opened", |o| {
+        date_field(o, "from");
+        date_field(o, "to");
+    });
     groups_field(obj, "groups");
     if let Some(g) = obj.remove("currentGroup") {
         if let Some(g) = group(g) {
@@ -207,6 +211,14 @@ mod tests {
         assert_eq!(t["groups"], json!([{"id": 0}, {"id": 2, "name": "Sales"}]));
         assert_eq!(t["extra"], json!({"kept": true}));
         assert!(ticket(json!({"id": "X"})).get("date").is_none());
+        let opened = ticket(json!({"opened": [{"from": 1384554260, "to": 1384554270}],
+            "events": [{"date": "2013-11-15T22:24:20.123Z"}]}));
+        assert_eq!(opened["opened"][0]["from"], "2013-11-15T22:24:20.000Z");
+        assert_eq!(opened["opened"][0]["to"], "2013-11-15T22:24:30.000Z");
+        assert_eq!(
+            opened["date"], "2013-11-15T22:24:20.123Z",
+            "a derived date keeps its milliseconds"
+        );
     }
 
     #[test]

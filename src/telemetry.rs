@@ -13,9 +13,14 @@ use crate::metrics::Metrics;
 use crate::state::AppState;
 
 pub fn init() {
-    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_timestamp_millis()
-        .try_init();
+    let env = env_logger::Env::default().default_filter_or("info");
+    let mut builder = env_logger::Builder::from_env(env);
+    // The HTTP client's trace level prints whole request heads; keep it at debug whatever
+    // RUST_LOG asks, so `RUST_LOG=trace` cannot put a caller's credentials in the log.
+    for noisy in ["awc", "actix_http", "h2"] {
+        builder.filter_module(noisy, log::LevelFilter::Debug);
+    }
+    let _ = builder.format_timestamp_millis().try_init();
 }
 
 const CLIENT_REQUEST_ID: &str = "x-ms-client-request-id";

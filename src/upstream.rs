@@ -64,7 +64,7 @@ impl LiveChat {
         let mut req = self
             .client
             .request(method.clone(), url.as_str())
-            .insert_header((header::AUTHORIZATION, creds.basic_header()))
+            .insert_header((header::AUTHORIZATION, authorization(creds)?))
             .insert_header(("X-API-Version", "2"))
             .insert_header((header::ACCEPT, "application/json"));
         if !query.is_empty() {
@@ -110,6 +110,16 @@ impl LiveChat {
         );
         interpret(status, retry_after, &bytes, creds)
     }
+}
+
+/// Marked sensitive, so HTTP/2's header compression never indexes it and a `Debug` print of
+/// the request (awc traces one) shows `Sensitive` instead of the pair.
+fn authorization(creds: &Credentials) -> Result<header::HeaderValue, ApiError> {
+    let mut value = header::HeaderValue::from_str(&creds.basic_header()).map_err(|_| {
+        ApiError::Unauthorized("The credentials hold characters HTTP headers cannot carry.".into())
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 fn timeout_error(after: Duration) -> ApiError {
@@ -199,13 +209,20 @@ pub fn error_message(body: &Value) -> Option<String> {
     Some(msg.chars().take(MAX_MESSAGE_CHARS).collect())
 }
 
+/// Removes every form of the caller's secret LiveChat (or a proxy before it) might quote back:
+/// the key, the `login:key` pair and its base64 as sent in `Authorization`.
 fn redact(message: &str, creds: &Credentials) -> String {
     let key = creds.api_key.expose_secret();
-    if key.len() >= 4 && message.contains(key) {
-        message.replace(key, "[redacted]")
-    } else {
-        message.to_string()
+    let header = creds.basic_header();
+    let encoded = header.trim_start_matches("Basic ");
+    let pair = format!("{}:{key}", creds.login);
+    let mut out = message.to_string();
+    for secret in [encoded, pair.as_str(), key] {
+        if secret.len() >= 4 {
+            out = out.replace(secret, "[redacted]");
+        }
     }
+    out
 }
 
 #[cfg(test)]
@@ -280,5 +297,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(!err.to_string().contains("CANARY-123"));
+        let encoded = c.basic_header().trim_start_matches("Basic ").to_string();
+        for quoted in [
+            format!("bad header Basic {encoded}"),
+            "bad pair a@x.com:CANARY-123".into(),
+        ] {
+            let body = serde_json::json!({ "error": quoted }).to_string();
+            let err = interpret(StatusCode::BAD_REQUEST, None, body.as_bytes(), &c).unwrap_err();
+            let shown = err.to_string();
+            assert!(
+                !shown.contains(&encoded) && !shown.contains("CANARY"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_authorization_value_is_sensitive() {
+        let v = authorization(&creds()).unwrap();
+        assert!(v.is_sensitive());
+        assert!(!format!("{v:?}").contains("Basic"));
     }
 }

@@ -68,7 +68,7 @@ impl CreateAgent {
             }
             out.insert("password".into(), pw.into());
         }
-        if let Some(LenientInt(n)) = self.max_chats_count {
+        if let Some(LenientInt(Some(n))) = self.max_chats_count {
             if !(1..=1000).contains(&n) {
                 return Err(ApiError::BadRequest(
                     "`max_chats_count` must be a whole number from 1 to 1000.".into(),

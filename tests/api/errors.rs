@@ -277,3 +277,13 @@ async fn a_livechat_redirect_is_not_followed_with_the_callers_key() {
     let paths: Vec<String> = app.fake.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(paths, vec!["/agents"], "the redirect was not followed");
 }
+
+#[actix_web::test]
+async fn an_empty_optional_number_is_not_given() {
+    let app = spawn_app().await;
+    let body = json!({"login": "blank@example.com", "name": "Blank", "max_chats_count": ""});
+    let res = send(app.post("/agents"), Some(&body)).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let sent = app.fake.requests().pop().unwrap();
+    assert!(sent.body.get("max_chats_count").is_none(), "{}", sent.body);
+}

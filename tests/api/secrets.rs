@@ -68,6 +68,15 @@ async fn the_api_key_never_shows_in_answers_or_logs() {
         });
         seen.push(send(app.get("/agents"), None).await);
     }
+    // LiveChat (or a proxy before it) quoting the Authorization header back.
+    let quoted = format!(r#"{{"error":"bad header {}"}}"#, app.auth());
+    app.fake.push_response(InjectedResponse {
+        status: 400,
+        headers: vec![],
+        body: quoted,
+        delay: None,
+    });
+    seen.push(send(app.get("/agents"), None).await);
     app.fake.push_response(InjectedResponse {
         status: 200,
         headers: vec![],
