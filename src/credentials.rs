@@ -185,6 +185,48 @@ impl Keys {
             api_key: SecretString::from(key.to_string()),
         })
     }
+
+    /// Seals an arbitrary secret string (a flow's callback URL, say) with the same key as the
+    /// credentials; `context` must be given again to open it. Use a context distinct from the
+    /// credentials' so one blob cannot stand in for the other.
+    pub fn seal_text(&self, context: &str, text: &str) -> String {
+        let cipher = XChaCha20Poly1305::new((&self.seal).into());
+        let mut nonce = [0u8; 24];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let ct = cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: text.as_bytes(),
+                    aad: context.as_bytes(),
+                },
+            )
+            .expect("XChaCha20-Poly1305 encryption does not fail for in-memory buffers");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        format!("v1.{}", URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Opens what `seal_text` sealed under the same `context`.
+    pub fn open_text(&self, context: &str, sealed: &str) -> Result<String, UnsealError> {
+        let raw = sealed
+            .strip_prefix("v1.")
+            .and_then(|b| URL_SAFE_NO_PAD.decode(b).ok())
+            .filter(|r| r.len() > 24)
+            .ok_or(UnsealError)?;
+        let (nonce, ct) = raw.split_at(24);
+        let cipher = XChaCha20Poly1305::new((&self.seal).into());
+        let plain = cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| UnsealError)?;
+        String::from_utf8(plain).map_err(|_| UnsealError)
+    }
 }
 
 #[cfg(test)]
@@ -242,6 +284,21 @@ mod tests {
         let other = Keys::derive(&SecretString::from("t".to_string()));
         assert!(other.open("sub-1/conn-1", &sealed).is_err());
         assert!(k.open("sub-1/conn-1", "v1.garbage").is_err());
+    }
+
+    #[test]
+    fn sealed_text_opens_only_in_its_context() {
+        let k = Keys::derive(&SecretString::from("s".to_string()));
+        let sealed = k.seal_text("callback/sub-1/conn-1", "https://flow/cb?sig=SIGCANARY");
+        assert!(!sealed.contains("CANARY"));
+        assert_eq!(
+            k.open_text("callback/sub-1/conn-1", &sealed).unwrap(),
+            "https://flow/cb?sig=SIGCANARY"
+        );
+        assert!(k.open_text("callback/sub-2/conn-1", &sealed).is_err());
+        assert!(k.open("callback/sub-1/conn-1", &sealed).is_err());
+        let creds_blob = k.seal("sub-1/conn-1", &creds("a@x.com", "k"));
+        assert!(k.open_text("callback/sub-1/conn-1", &creds_blob).is_err());
     }
 
     #[test]

@@ -16,6 +16,10 @@ pub struct Metrics {
     pub deliveries_ok: AtomicU64,
     pub deliveries_failed: AtomicU64,
     pub deliveries_dead: AtomicU64,
+    pub deliveries_dropped: AtomicU64,
+    pub deliveries_expired: AtomicU64,
+    pub subscriptions_closed: AtomicU64,
+    pub lease_lost: AtomicU64,
 }
 
 impl Metrics {
@@ -81,6 +85,26 @@ impl Metrics {
                 "livechat_gateway_deliveries_dead_total",
                 "Notifications that exhausted their retries",
                 &self.deliveries_dead,
+            ),
+            (
+                "livechat_gateway_deliveries_dropped_total",
+                "Notifications dropped because their flow answered 404 or 410",
+                &self.deliveries_dropped,
+            ),
+            (
+                "livechat_gateway_deliveries_expired_total",
+                "Dead notifications purged after the retention period",
+                &self.deliveries_expired,
+            ),
+            (
+                "livechat_gateway_subscriptions_closed_total",
+                "Subscriptions closed by their owner or because their flow was gone",
+                &self.subscriptions_closed,
+            ),
+            (
+                "livechat_gateway_lease_lost_total",
+                "Delivery outcomes not recorded because the lease had passed on",
+                &self.lease_lost,
             ),
         ];
         for (name, help, c) in counters {

@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::dev::ServiceResponse;
@@ -112,8 +113,17 @@ impl Application {
         self.state.clone().into_inner()
     }
 
+    /// Serves until the server stops (a signal), then lets the delivery worker leave its loop
+    /// and its attempts in flight record their outcomes, instead of being dropped mid-query.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let relay = self.state.relay.clone();
+        let done = self.server.await;
+        relay.stop();
+        let bound = Duration::from_millis(self.state.settings.delivery_timeout_ms + 10_000);
+        if tokio::time::timeout(bound, relay.stopped()).await.is_err() {
+            log::warn!("the delivery worker did not stop in time");
+        }
+        done
     }
 }
 

@@ -1,5 +1,6 @@
 //! `livechat-gateway deliveries list [--dead]` and `deliveries replay <id|--all-dead>`: look at
 //! and requeue what the store holds. A running gateway picks replayed rows up within a second.
+//! Dead deliveries are purged `DEAD_RETENTION_MS` after they died; the list says when.
 
 use std::fmt::Write;
 
@@ -7,7 +8,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::normalize::format_ms;
 use crate::settings::DeliveriesCommand;
 use crate::startup::BoxError;
-use crate::store::{Delivery, DeliveryState, ReplaySelector, Store};
+use crate::store::{Delivery, DeliveryState, ReplaySelector, Store, DEAD_RETENTION_MS};
 
 pub fn run(action: DeliveriesCommand) -> Result<(), BoxError> {
     let settings = action.store().clone();
@@ -18,7 +19,8 @@ pub fn run(action: DeliveriesCommand) -> Result<(), BoxError> {
         let store = Store::connect(&settings.database_url).await?;
         match action {
             DeliveriesCommand::List { dead, .. } => {
-                print!("{}", table(&store.list_deliveries(dead).await?));
+                let now = SystemClock.now_ms();
+                print!("{}", table(&store.list_deliveries(dead).await?, now));
             }
             DeliveriesCommand::Replay { id, all_dead, .. } => {
                 let which = if all_dead {
@@ -42,8 +44,9 @@ pub fn run(action: DeliveriesCommand) -> Result<(), BoxError> {
     })
 }
 
-/// One line per delivery, columns separated by two spaces.
-pub fn table(rows: &[Delivery]) -> String {
+/// One line per delivery, columns separated by two spaces. A dead delivery says how many days
+/// are left before it is purged.
+pub fn table(rows: &[Delivery], now_ms: i64) -> String {
     let header = [
         "ID",
         "SUBSCRIPTION",
@@ -68,6 +71,16 @@ pub fn table(rows: &[Delivery]) -> String {
                     format!("next {next}")
                 } else {
                     format!("next {next} (last: {last})")
+                }
+            }
+            DeliveryState::Dead => {
+                let left_ms = (d.updated_ms + DEAD_RETENTION_MS - now_ms).max(0);
+                let days = (left_ms + 86_399_999) / 86_400_000;
+                let note = format!("purged in {days} d");
+                if last.is_empty() {
+                    note
+                } else {
+                    format!("{last} ({note})")
                 }
             }
             _ => last,

@@ -11,7 +11,8 @@ use url::{Host, Url};
 
 use crate::error::ApiError;
 
-const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait for the callback host's DNS answer.
+pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct CallbackUrl(Url);

@@ -1,15 +1,23 @@
-//! Removing a subscription: its row and pending deliveries, and its webhook at LiveChat.
+//! Ending a subscription: its webhook at LiveChat goes, the row is closed (no new events), and
+//! the row itself is purged once no pending or dead delivery is left.
 
 use actix_web::http::Method;
 
 use crate::credentials::{ConnectionId, Credentials, Keys};
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError, Subscription};
 use crate::upstream::LiveChat;
 
 /// The context the subscription's sealed credentials are bound to.
 pub fn seal_context(subscription_id: &str, connection: &ConnectionId) -> String {
     format!("livechat-gateway/subscription/{subscription_id}/connection/{connection}")
+}
+
+/// The context the subscription's sealed callback URL is bound to (distinct from the
+/// credentials', so neither blob opens as the other).
+pub fn callback_context(subscription_id: &str, connection: &ConnectionId) -> String {
+    format!("livechat-gateway/callback/{subscription_id}/connection/{connection}")
 }
 
 /// `DELETE /webhooks/{id}` at LiveChat; a 404 there means it is already gone.
@@ -27,27 +35,64 @@ pub async fn delete_livechat_webhook(
     }
 }
 
-/// The gateway's own clean-up (the flow's callback answered 404/410): drops the subscription
-/// and its deliveries, then removes the LiveChat webhook with the sealed credentials.
-pub async fn drop_subscription(
+/// Deletes closed subscriptions with nothing left to deliver; logs how many.
+pub async fn purge_closed(store: &Store) {
+    match store.purge_closed().await {
+        Ok(0) => {}
+        Ok(n) => log::info!("{n} closed subscription(s) with nothing left to deliver purged"),
+        Err(e) => log::warn!("purging closed subscriptions failed: {e}"),
+    }
+}
+
+/// The flow's callback answered 404/410: the flow is gone. Closes the subscription (removing
+/// its LiveChat webhook with the sealed credentials if it was still open), drops its remaining
+/// pending and dead deliveries, and purges the row.
+pub async fn flow_gone(
     store: &Store,
     lc: &LiveChat,
     keys: &Keys,
+    metrics: &Metrics,
     sub: &Subscription,
+    now_ms: i64,
 ) -> Result<(), StoreError> {
-    store.delete_subscription(&sub.id).await?;
+    if store.close_subscription(&sub.id, now_ms).await? {
+        Metrics::inc(&metrics.subscriptions_closed);
+        log::info!("subscription {}: closed, its flow is gone", sub.id);
+        remove_webhook_sealed(lc, keys, sub).await;
+    }
+    let dropped = store.drop_deliveries(&sub.id).await?;
+    if dropped > 0 {
+        metrics
+            .deliveries_dropped
+            .fetch_add(dropped, std::sync::atomic::Ordering::Relaxed);
+        log::warn!(
+            "subscription {}: {dropped} undelivered notification(s) dropped, the flow is gone",
+            sub.id
+        );
+    }
+    purge_closed(store).await;
+    Ok(())
+}
+
+/// Removes the subscription's LiveChat webhook with its sealed credentials (logged on failure).
+async fn remove_webhook_sealed(lc: &LiveChat, keys: &Keys, sub: &Subscription) {
+    let Some(webhook_id) = sub.livechat_webhook_id.as_deref() else {
+        log::warn!(
+            "subscription {}: its LiveChat webhook id is not known yet; nothing removed there",
+            sub.id
+        );
+        return;
+    };
     let connection = ConnectionId::from_stored(sub.connection_id.clone());
     match keys.open(&seal_context(&sub.id, &connection), &sub.sealed_credentials) {
         Ok(creds) => {
-            if let Err(e) = delete_livechat_webhook(lc, &creds, &sub.livechat_webhook_id).await {
+            if let Err(e) = delete_livechat_webhook(lc, &creds, webhook_id).await {
                 log::warn!(
-                    "subscription {}: LiveChat webhook {} could not be removed: {e}",
-                    sub.id,
-                    sub.livechat_webhook_id
+                    "subscription {}: LiveChat webhook {webhook_id} could not be removed: {e}",
+                    sub.id
                 );
             }
         }
         Err(e) => log::warn!("subscription {}: {e}; its LiveChat webhook stays", sub.id),
     }
-    Ok(())
 }

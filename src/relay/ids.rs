@@ -22,6 +22,11 @@ pub fn token() -> String {
     random_b64(32)
 }
 
+/// A delivery lease's token: 128 random bits.
+pub fn lease_token() -> String {
+    random_b64(16)
+}
+
 pub fn sha256_hex(s: &str) -> String {
     Sha256::digest(s.as_bytes())
         .iter()

@@ -1,9 +1,11 @@
 //! The delivery worker. Rows in the store are the truth: the worker leases due deliveries
 //! (the oldest pending one per subscription, so each flow gets its events in order), posts
-//! them with bounded concurrency, and records each outcome. A crash mid-delivery leaves a lease
-//! that expires, so the event goes out again (at least once; `event_unique_id` lets flows
-//! dedupe). Due times come from the injected `Clock`; the real-time sleep between polls is
-//! capped so a test's `ManualClock` is noticed.
+//! them with bounded concurrency, and records each outcome. A lease covers a whole attempt and
+//! carries a random token; only its holder records the outcome. A crash mid-delivery leaves a
+//! lease that expires, so the event goes out again (at least once; `event_unique_id` lets
+//! flows dedupe). Closed subscriptions (unsubscribed) still get their accepted events. Due
+//! times come from the injected `Clock`; the real-time sleep between polls is capped so a
+//! test's `ManualClock` is noticed.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -11,21 +13,29 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::callback::CallbackUrl;
-use super::cleanup::drop_subscription;
+use super::callback::{CallbackUrl, RESOLVE_TIMEOUT};
+use super::cleanup::{callback_context, flow_gone, purge_closed};
 use super::deliver::{self, Attempt};
-use super::retry;
+use super::{ids, retry};
+use crate::credentials::ConnectionId;
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use crate::store::{Delivery, Outcome};
+use crate::store::{Delivery, Lease, Outcome, DEAD_RETENTION_MS};
 use crate::upstream::LiveChat;
 
 /// Deliveries in flight at once (at most one per subscription).
 pub const MAX_IN_FLIGHT: usize = 16;
 /// Longest real-time sleep between two looks at the store.
 const POLL_CAP: Duration = Duration::from_millis(500);
-/// A lease outlives the delivery timeout by this much.
-const LEASE_MARGIN_MS: i64 = 5_000;
+/// Pauses between tries to record an outcome the store refused (busy, pool timeout).
+const RECORD_BACKOFF: [Duration; 3] = [
+    Duration::from_millis(50),
+    Duration::from_millis(250),
+    Duration::from_millis(1_000),
+];
+/// Besides the DNS re-check and the POST, a lease covers the store calls of an attempt: the
+/// subscription read and the outcome with its retries (each may wait 5 s for a connection).
+const LEASE_STORE_SLACK_MS: i64 = 30_000;
 /// Delivered events are remembered this long to drop LiveChat's redeliveries.
 const DEDUPE_WINDOW_MS: i64 = 24 * 3_600_000;
 const PURGE_EVERY_MS: i64 = 10 * 60_000;
@@ -41,6 +51,7 @@ struct Worker {
 /// Starts the worker on the current (actix) runtime.
 pub fn spawn(state: Arc<AppState>) {
     actix_web::rt::spawn(async move {
+        seal_legacy_callbacks(&state).await;
         let timeout = Duration::from_millis(state.settings.delivery_timeout_ms);
         let worker = Rc::new(Worker {
             client: deliver::client(timeout),
@@ -58,15 +69,31 @@ pub fn spawn(state: Arc<AppState>) {
 
 impl Worker {
     async fn run(self: Rc<Self>) {
-        loop {
+        let relay = &self.state.relay;
+        while !relay.is_stopping() {
             self.dispatch().await;
             self.purge().await;
             let wait = self.wait().await;
+            relay.polled();
             tokio::select! {
-                _ = self.state.relay.woken() => {}
+                _ = relay.woken() => {}
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+        // Let the attempts in flight record their outcomes, within one lease.
+        let deadline = std::time::Instant::now() + Duration::from_millis(self.lease_ms() as u64);
+        while !self.in_flight.borrow().is_empty() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        log::info!("delivery worker stopped");
+        relay.finished();
+    }
+
+    /// How long a claim holds a delivery: every bounded step of one attempt, plus slack.
+    fn lease_ms(&self) -> i64 {
+        RESOLVE_TIMEOUT.as_millis() as i64
+            + self.state.settings.delivery_timeout_ms as i64
+            + LEASE_STORE_SLACK_MS
     }
 
     /// Leases what is due and starts one task per delivery.
@@ -76,28 +103,39 @@ impl Worker {
             return;
         }
         let now = self.state.clock.now_ms();
-        let lease = now + self.state.settings.delivery_timeout_ms as i64 + LEASE_MARGIN_MS;
-        let due = match self.state.store.claim_due(now, lease, free as u32).await {
+        let lease = Lease {
+            until_ms: now + self.lease_ms(),
+            token: ids::lease_token(),
+        };
+        let busy: Vec<String> = self.in_flight.borrow().iter().cloned().collect();
+        let due = match self
+            .state
+            .store
+            .claim_due(now, &lease, &busy, free as u32)
+            .await
+        {
             Ok(due) => due,
             Err(e) => {
                 log::error!("delivery worker: {e}");
                 return;
             }
         };
+        self.state.relay.add_claimed(due.len());
         for d in due {
             if !self
                 .in_flight
                 .borrow_mut()
                 .insert(d.subscription_id.clone())
             {
-                // Its lease ran out (the clock moved past it) while the delivery is still in
-                // flight here: the claim just renewed the lease, and the outcome clears it.
+                // Cannot happen (busy subscriptions are not claimed); the lease runs out.
+                log::warn!("delivery {}: its subscription is already in flight", d.id);
                 continue;
             }
             let me = self.clone();
+            let token = lease.token.clone();
             actix_web::rt::spawn(async move {
                 let sub = d.subscription_id.clone();
-                me.attempt(d).await;
+                me.attempt(d, &token).await;
                 me.in_flight.borrow_mut().remove(&sub);
                 me.state.relay.wake();
             });
@@ -125,33 +163,97 @@ impl Worker {
             return;
         }
         *self.last_purge_ms.borrow_mut() = Some(now);
-        if let Err(e) = self
-            .state
-            .store
-            .purge_delivered(now - DEDUPE_WINDOW_MS)
-            .await
-        {
+        let store = &self.state.store;
+        if let Err(e) = store.purge_delivered(now - DEDUPE_WINDOW_MS).await {
             log::warn!("delivery worker: purge failed: {e}");
+        }
+        match store.purge_dead(now - DEAD_RETENTION_MS).await {
+            Ok(0) => {}
+            Ok(n) => {
+                self.state
+                    .metrics
+                    .deliveries_expired
+                    .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                log::warn!(
+                    "delivery worker: {n} dead deliveries older than {} days purged",
+                    DEAD_RETENTION_MS / 86_400_000
+                );
+            }
+            Err(e) => log::warn!("delivery worker: purge of dead deliveries failed: {e}"),
+        }
+        purge_closed(store).await;
+    }
+
+    /// Records `outcome` under the lease `token`, trying again a few times when the store
+    /// refuses, so that a flow that got its event does not get it twice when the lease lapses.
+    async fn record(&self, d: &Delivery, token: &str, outcome: &Outcome, now: i64) {
+        let st = &self.state;
+        let mut tries = 0;
+        loop {
+            match st.store.record(d.id, token, outcome, now).await {
+                Ok(true) => return,
+                Ok(false) => {
+                    Metrics::inc(&st.metrics.lease_lost);
+                    log::warn!(
+                        "delivery {}: outcome not recorded, its lease passed on (claimed again \
+                         or replayed) during the attempt",
+                        d.id
+                    );
+                    return;
+                }
+                Err(e) => match RECORD_BACKOFF.get(tries) {
+                    Some(pause) => {
+                        log::warn!(
+                            "delivery {}: recording the outcome failed ({e}); trying again",
+                            d.id
+                        );
+                        tries += 1;
+                        tokio::time::sleep(*pause).await;
+                    }
+                    None => {
+                        log::error!(
+                            "delivery {}: outcome not recorded after {} tries ({e}); it will be \
+                             attempted again when its lease ends",
+                            d.id,
+                            tries + 1
+                        );
+                        return;
+                    }
+                },
+            }
         }
     }
 
-    async fn attempt(&self, d: Delivery) {
+    async fn attempt(&self, d: Delivery, token: &str) {
         let st = &self.state;
         let sub = match st.store.subscription(&d.subscription_id).await {
             Ok(Some(sub)) => sub,
-            Ok(None) => return, // unsubscribed meanwhile: its deliveries went with it
+            Ok(None) => {
+                // Deliveries go with their subscription only when a subscribe failed.
+                log::warn!("delivery {}: its subscription is gone", d.id);
+                return;
+            }
             Err(e) => {
                 log::error!("delivery {}: {e}", d.id);
                 return;
             }
         };
         let timeout = Duration::from_millis(st.settings.delivery_timeout_ms);
-        let result = match CallbackUrl::parse(
-            &sub.callback_url,
-            st.settings.allow_private_callbacks,
-        )
-        .await
-        {
+        let connection = ConnectionId::from_stored(sub.connection_id.clone());
+        let callback = st
+            .keys
+            .open_text(
+                &callback_context(&sub.id, &connection),
+                &sub.sealed_callback,
+            )
+            .map_err(|_| "the stored callback URL could not be opened (gateway secret changed?)");
+        let checked = match callback {
+            Ok(raw) => CallbackUrl::parse(&raw, st.settings.allow_private_callbacks)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let result = match checked {
             Ok(url) => {
                 deliver::post(
                     &self.client,
@@ -162,9 +264,9 @@ impl Worker {
                 )
                 .await
             }
-            Err(e) => Attempt::Failed {
+            Err(error) => Attempt::Failed {
                 status: None,
-                error: e.to_string(),
+                error,
                 retry_after_ms: None,
             },
         };
@@ -173,8 +275,9 @@ impl Worker {
             Attempt::Delivered(status) => {
                 Metrics::inc(&st.metrics.deliveries_ok);
                 log::info!(
-                    "delivery {} to subscription {} accepted (HTTP {status})",
+                    "delivery {} to {}subscription {} accepted (HTTP {status})",
                     d.id,
+                    if sub.is_open() { "" } else { "closed " },
                     sub.id
                 );
                 Outcome::Delivered { at_ms: now }
@@ -182,10 +285,12 @@ impl Worker {
             Attempt::Gone(status) => {
                 Metrics::inc(&st.metrics.deliveries_failed);
                 log::info!(
-                    "subscription {}: callback answered HTTP {status}; removing the subscription",
+                    "subscription {}: callback answered HTTP {status}; the flow is gone",
                     sub.id
                 );
-                if let Err(e) = drop_subscription(&st.store, &self.livechat, &st.keys, &sub).await {
+                if let Err(e) =
+                    flow_gone(&st.store, &self.livechat, &st.keys, &st.metrics, &sub, now).await
+                {
                     log::error!("subscription {}: {e}", sub.id);
                 }
                 return;
@@ -231,11 +336,30 @@ impl Worker {
                 }
             }
         };
-        if let Err(e) = st.store.record(d.id, &outcome, now).await {
-            log::error!(
-                "delivery {}: outcome not recorded ({e}); it will be retried",
-                d.id
-            );
+        self.record(&d, token, &outcome, now).await;
+        if !sub.is_open() && matches!(outcome, Outcome::Delivered { .. }) {
+            purge_closed(&st.store).await;
+        }
+    }
+}
+
+/// Seals callback URLs stored in clear by an earlier version.
+async fn seal_legacy_callbacks(state: &AppState) {
+    let rows = match state.store.unsealed_callbacks().await {
+        Ok(rows) => rows,
+        Err(e) => {
+            log::warn!("cannot look for callback URLs stored in clear: {e}");
+            return;
+        }
+    };
+    for (id, connection, url) in rows {
+        let connection = ConnectionId::from_stored(connection);
+        let sealed = state
+            .keys
+            .seal_text(&callback_context(&id, &connection), &url);
+        match state.store.set_sealed_callback(&id, &sealed).await {
+            Ok(()) => log::info!("subscription {id}: callback URL sealed at rest"),
+            Err(e) => log::warn!("subscription {id}: callback URL not sealed: {e}"),
         }
     }
 }

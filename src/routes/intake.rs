@@ -62,7 +62,9 @@ pub async fn receive(
         None
     };
     let sub = match sub {
-        Some(s) if ids::token_matches(&token, &s.token_sha256) => s,
+        // A closed (unsubscribed) subscription takes no new events. One whose LiveChat webhook
+        // id is still being stored does.
+        Some(s) if ids::token_matches(&token, &s.token_sha256) && s.is_open() => s,
         _ => return Err(ApiError::NotFound("No such webhook.".into())),
     };
     let body = read_limited(&req, payload).await?;

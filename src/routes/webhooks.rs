@@ -12,7 +12,9 @@ use crate::domain::non_empty;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::relay::callback::CallbackUrl;
-use crate::relay::cleanup::{delete_livechat_webhook, seal_context};
+use crate::relay::cleanup::{
+    callback_context, delete_livechat_webhook, purge_closed, seal_context,
+};
 use crate::relay::ids;
 use crate::relay::trigger::Trigger;
 use crate::state::AppState;
@@ -45,7 +47,9 @@ fn trigger_query(req: &HttpRequest) -> (Option<String>, Vec<String>) {
 }
 
 /// LiveChat's webhook id, whichever envelope it answers with: a top-level `id`, or the entry of
-/// `events[]` (or a bare array) whose `url` is ours, else the last entry.
+/// `events[]` (or a bare array) whose `url` is ours. Only when no entry says its `url` is the
+/// last entry taken: a list of other webhooks must never lend us one of theirs (unsubscribing
+/// would then remove another flow's webhook).
 pub fn find_webhook_id(answer: &Value, our_url: &str) -> Option<String> {
     let id_of = |v: &Value| match v.get("id") {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
@@ -56,11 +60,54 @@ pub fn find_webhook_id(answer: &Value, our_url: &str) -> Option<String> {
         return Some(id);
     }
     let entries = answer.get("events").unwrap_or(answer).as_array()?;
-    entries
+    if let Some(ours) = entries
         .iter()
         .find(|e| e.get("url").and_then(Value::as_str) == Some(our_url))
-        .and_then(id_of)
-        .or_else(|| entries.last().and_then(id_of))
+    {
+        return id_of(ours);
+    }
+    if entries.iter().any(|e| e.get("url").is_some()) {
+        return None;
+    }
+    entries.last().and_then(id_of)
+}
+
+/// Registers the webhook at LiveChat and finds its id (in the answer, else in LiveChat's list,
+/// matched by URL only).
+async fn register_webhook(
+    lc: &LiveChat,
+    caller: &Caller,
+    registration: &Value,
+    intake: &str,
+) -> Result<String, ApiError> {
+    let answer = lc
+        .call(
+            &caller.creds,
+            Method::POST,
+            &["webhooks"],
+            &[],
+            Some(registration),
+        )
+        .await?;
+    if let Some(w) = find_webhook_id(&answer, intake) {
+        return Ok(w);
+    }
+    // Look for it in the list before giving up, so it does not stay behind unknown.
+    let listed = lc
+        .call(&caller.creds, Method::GET, &["webhooks"], &[], None)
+        .await?;
+    listed
+        .get("events")
+        .unwrap_or(&listed)
+        .as_array()
+        .and_then(|l| {
+            l.iter()
+                .find(|e| e.get("url").and_then(Value::as_str) == Some(intake))
+        })
+        .and_then(|e| find_webhook_id(e, intake))
+        .ok_or_else(|| {
+            ApiError::BadGateway("LiveChat registered the webhook but did not say its id.".into())
+        })
 }
 
 pub async fn subscribe(
@@ -82,59 +129,65 @@ pub async fn subscribe(
     let intake = state.public(&format!("livechat/events/{id}/{token}"));
     let registration =
         json!({"event_type": trigger.event_type(), "data_types": data_types, "url": intake});
-    let answer = lc
-        .call(
-            &caller.creds,
-            Method::POST,
-            &["webhooks"],
-            &[],
-            Some(&registration),
-        )
-        .await?;
-    let webhook_id = match find_webhook_id(&answer, &intake) {
-        Some(w) => w,
-        None => {
-            // Look for it in the list before giving up, so it does not stay behind unknown.
-            let listed = lc
-                .call(&caller.creds, Method::GET, &["webhooks"], &[], None)
-                .await?;
-            listed
-                .get("events")
-                .unwrap_or(&listed)
-                .as_array()
-                .and_then(|l| {
-                    l.iter()
-                        .find(|e| e.get("url").and_then(Value::as_str) == Some(intake.as_str()))
-                })
-                .and_then(|e| find_webhook_id(e, &intake))
-                .ok_or_else(|| {
-                    ApiError::BadGateway(
-                        "LiveChat registered the webhook but did not say its id.".into(),
-                    )
-                })?
-        }
-    };
 
+    // The row goes in first (its webhook id still unknown), so an event LiveChat fires as soon
+    // as the webhook exists finds it at the intake.
     let sub = Subscription {
         sealed_credentials: state
             .keys
             .seal(&seal_context(&id, &caller.connection), &caller.creds),
+        sealed_callback: state.keys.seal_text(
+            &callback_context(&id, &caller.connection),
+            callback.as_str(),
+        ),
         id: id.clone(),
         connection_id: caller.connection.to_string(),
         event_type: trigger.event_type().into(),
         data_types: data_types.clone(),
-        callback_url: callback.as_str().into(),
         token_sha256: ids::sha256_hex(&token),
-        livechat_webhook_id: webhook_id.clone(),
+        livechat_webhook_id: None,
         created_ms: state.clock.now_ms(),
+        closed_ms: None,
     };
-    if let Err(e) = state.store.insert_subscription(&sub).await {
+    state
+        .store
+        .insert_subscription(&sub)
+        .await
+        .map_err(store_error)?;
+    let forget = |why: &str| {
+        let store = state.store.clone();
+        let id = id.clone();
+        let why = why.to_string();
+        async move {
+            match store.delete_subscription(&id).await {
+                Ok(_) => log::info!("subscription {id} not created: {why}"),
+                Err(e) => {
+                    log::error!("subscription {id} not created ({why}) but its row stays: {e}")
+                }
+            }
+        }
+    };
+    let webhook_id = match register_webhook(&lc, &caller, &registration, &intake).await {
+        Ok(w) => w,
+        Err(e) => {
+            forget(&format!("LiveChat did not register the webhook ({e})")).await;
+            return Err(e);
+        }
+    };
+    let set = state.store.set_webhook_id(&id, &webhook_id).await;
+    if !matches!(set, Ok(true)) {
         if let Err(cleanup) = delete_livechat_webhook(&lc, &caller.creds, &webhook_id).await {
             log::warn!(
                 "LiveChat webhook {webhook_id} stays behind after a failed subscribe: {cleanup}"
             );
         }
-        return Err(store_error(e));
+        forget("its LiveChat webhook id could not be stored").await;
+        return Err(match set {
+            Err(e) => store_error(e),
+            _ => ApiError::Unavailable(
+                "The subscription was removed while it was being created; try again.".into(),
+            ),
+        });
     }
     log::info!(
         "subscription {id} ({}) created for connection {}",
@@ -146,9 +199,12 @@ pub async fn subscribe(
         .json(json!({"id": id, "event_type": trigger.event_type(), "data_types": data_types})))
 }
 
-/// Only the owning connection may remove a subscription; anyone else, and any unknown id, gets
-/// the same 404. The subscription goes locally even when LiveChat cannot remove its webhook
-/// (logged): the flow is being deleted and must not be left retrying a 5xx.
+/// Only the owning connection may remove a subscription; anyone else, and any unknown or
+/// already closed id, gets the same 404. The subscription is closed even when LiveChat cannot
+/// remove its webhook (logged): the flow is being deleted and must not be left retrying a 5xx.
+/// Closing keeps what LiveChat already handed over: the platform DELETEs and subscribes again
+/// on every flow save, and events accepted before are still delivered to the callback; the row
+/// goes once they are.
 pub async fn unsubscribe(
     path: web::Path<String>,
     caller: Caller,
@@ -165,6 +221,7 @@ pub async fn unsubscribe(
         .subscription(&id)
         .await
         .map_err(store_error)?
+        .filter(|s| s.is_open())
         .ok_or_else(not_found)?;
     let owner: bool = sub
         .connection_id
@@ -174,24 +231,32 @@ pub async fn unsubscribe(
     if !owner {
         return Err(not_found());
     }
-    if let Err(e) = delete_livechat_webhook(&lc, &caller.creds, &sub.livechat_webhook_id).await {
-        Metrics::inc(&state.metrics.upstream_errors);
-        log::warn!(
-            "subscription {id}: LiveChat webhook {} could not be removed ({e}); removing the subscription anyway",
-            sub.livechat_webhook_id
-        );
+    match sub.livechat_webhook_id.as_deref() {
+        Some(webhook_id) => {
+            if let Err(e) = delete_livechat_webhook(&lc, &caller.creds, webhook_id).await {
+                Metrics::inc(&state.metrics.upstream_errors);
+                log::warn!(
+                    "subscription {id}: LiveChat webhook {webhook_id} could not be removed ({e}); closing the subscription anyway"
+                );
+            }
+        }
+        // Still being created: the subscribe finds the row closed and removes its webhook.
+        None => log::warn!("subscription {id}: closed while its LiveChat webhook is registered"),
     }
-    if state
+    if !state
         .store
-        .delete_subscription(&id)
+        .close_subscription(&id, state.clock.now_ms())
         .await
         .map_err(store_error)?
     {
-        log::info!("subscription {id} removed by its connection");
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(not_found())
+        return Err(not_found());
     }
+    Metrics::inc(&state.metrics.subscriptions_closed);
+    log::info!(
+        "subscription {id} closed by its connection; notifications already accepted are still delivered"
+    );
+    purge_closed(&state.store).await;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[cfg(test)]
@@ -207,8 +272,13 @@ mod tests {
         );
         let list = json!({"events": [{"id": "1", "url": ours}, {"id": "2", "url": "x"}]});
         assert_eq!(find_webhook_id(&list, ours).as_deref(), Some("1"));
+        // Other webhooks' entries never stand in for ours.
         let other = json!({"events": [{"id": "1", "url": "y"}, {"id": "2", "url": "x"}]});
-        assert_eq!(find_webhook_id(&other, ours).as_deref(), Some("2"));
+        assert_eq!(find_webhook_id(&other, ours), None);
+        let mixed = json!({"events": [{"id": "1", "url": "y"}, {"id": "2"}]});
+        assert_eq!(find_webhook_id(&mixed, ours), None);
+        let bare = json!({"events": [{"id": "1"}, {"id": "2"}]});
+        assert_eq!(find_webhook_id(&bare, ours).as_deref(), Some("2"));
         assert_eq!(
             find_webhook_id(&json!([{"id": 7}]), ours).as_deref(),
             Some("7")

@@ -19,6 +19,10 @@ pub enum StoreError {
     Setup(String),
 }
 
+/// How long a dead delivery (with its payload) is kept for `deliveries replay` before the
+/// worker purges it.
+pub const DEAD_RETENTION_MS: i64 = 30 * 24 * 3_600_000;
+
 /// One trigger subscription as stored.
 #[derive(Clone)]
 pub struct Subscription {
@@ -26,11 +30,22 @@ pub struct Subscription {
     pub connection_id: String,
     pub event_type: String,
     pub data_types: Vec<String>,
-    pub callback_url: String,
+    /// The flow's callback URL sealed with `Keys::seal_text` (it carries the flow's signature).
+    pub sealed_callback: String,
     pub token_sha256: String,
-    pub livechat_webhook_id: String,
+    /// LiveChat's webhook id; `None` while it is being registered.
+    pub livechat_webhook_id: Option<String>,
     pub sealed_credentials: String,
     pub created_ms: i64,
+    /// When the subscription was closed (unsubscribed, or its flow gone). A closed subscription
+    /// takes no new events but its accepted ones are still delivered.
+    pub closed_ms: Option<i64>,
+}
+
+impl Subscription {
+    pub fn is_open(&self) -> bool {
+        self.closed_ms.is_none()
+    }
 }
 
 impl fmt::Debug for Subscription {
@@ -40,6 +55,7 @@ impl fmt::Debug for Subscription {
             .field("connection_id", &self.connection_id)
             .field("event_type", &self.event_type)
             .field("livechat_webhook_id", &self.livechat_webhook_id)
+            .field("closed_ms", &self.closed_ms)
             .finish_non_exhaustive()
     }
 }
@@ -91,6 +107,8 @@ pub struct Delivery {
     pub next_attempt_ms: i64,
     pub last_status: Option<u16>,
     pub last_error: Option<String>,
+    /// When the row last changed (for a dead delivery: when it died).
+    pub updated_ms: i64,
 }
 
 /// What became of one attempt, as the store records it.
@@ -112,11 +130,19 @@ pub enum Outcome {
     },
 }
 
+/// Open subscriptions, pending and dead deliveries (of open and closed subscriptions alike).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     pub subscriptions: i64,
     pub pending: i64,
     pub dead: i64,
+}
+
+/// A claim on due deliveries: until when, and the random token its outcomes must show.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub until_ms: i64,
+    pub token: String,
 }
 
 /// Which deliveries `replay` queues again.
@@ -166,13 +192,49 @@ impl Store {
         dispatch!(self, s => s.insert_subscription(sub).await)
     }
 
+    /// The subscription, open or closed.
     pub async fn subscription(&self, id: &str) -> Result<Option<Subscription>, StoreError> {
         dispatch!(self, s => s.subscription(id).await)
     }
 
-    /// Removes a subscription with all its deliveries; `false` when it was not there.
+    /// Sets the LiveChat webhook id of an open subscription; `false` when it is gone or closed.
+    pub async fn set_webhook_id(&self, id: &str, webhook_id: &str) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.set_webhook_id(id, webhook_id).await)
+    }
+
+    /// Removes a subscription with all its deliveries at once; `false` when it was not there.
+    /// Only for a subscribe that failed: everything else closes.
     pub async fn delete_subscription(&self, id: &str) -> Result<bool, StoreError> {
         dispatch!(self, s => s.delete_subscription(id).await)
+    }
+
+    /// Closes an open subscription; `false` when it is unknown or already closed.
+    pub async fn close_subscription(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.close_subscription(id, now_ms).await)
+    }
+
+    /// Drops the pending and dead deliveries of a subscription (its flow is gone); how many.
+    pub async fn drop_deliveries(&self, subscription_id: &str) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.drop_deliveries(subscription_id).await)
+    }
+
+    /// Deletes closed subscriptions that have no pending or dead delivery left; how many.
+    pub async fn purge_closed(&self) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.purge_closed().await)
+    }
+
+    /// Forgets dead deliveries that died before `before_ms`; how many.
+    pub async fn purge_dead(&self, before_ms: i64) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.purge_dead(before_ms).await)
+    }
+
+    /// (id, connection id, callback URL) of rows written before callbacks were sealed.
+    pub async fn unsealed_callbacks(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        dispatch!(self, s => s.unsealed_callbacks().await)
+    }
+
+    pub async fn set_sealed_callback(&self, id: &str, sealed: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.set_sealed_callback(id, sealed).await)
     }
 
     /// Stores an event once per (subscription, event_unique_id); `false` for a duplicate.
@@ -180,15 +242,17 @@ impl Store {
         dispatch!(self, s => s.insert_delivery(d, now_ms).await)
     }
 
-    /// Leases up to `limit` due deliveries until `lease_until_ms`: for each subscription only
-    /// its oldest pending delivery, so a flow receives its events in order.
+    /// Leases up to `limit` due deliveries until `lease_until_ms` under `lease_token`: for each
+    /// subscription only its oldest pending delivery, so a flow receives its events in order.
+    /// Subscriptions in `busy` (the caller's deliveries in flight) are skipped.
     pub async fn claim_due(
         &self,
         now_ms: i64,
-        lease_until_ms: i64,
+        lease: &Lease,
+        busy: &[String],
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
-        dispatch!(self, s => s.claim_due(now_ms, lease_until_ms, limit).await)
+        dispatch!(self, s => s.claim_due(now_ms, lease, busy, limit).await)
     }
 
     /// The earliest time at which some pending delivery becomes claimable.
@@ -196,9 +260,16 @@ impl Store {
         dispatch!(self, s => s.next_due_ms().await)
     }
 
-    /// Records an attempt's outcome and releases the lease.
-    pub async fn record(&self, id: i64, outcome: &Outcome, now_ms: i64) -> Result<(), StoreError> {
-        dispatch!(self, s => s.record(id, outcome, now_ms).await)
+    /// Records an attempt's outcome and releases the lease, if `lease_token` still holds it;
+    /// `false` when it does not (the lease ran out and the row was claimed again, or replayed).
+    pub async fn record(
+        &self,
+        id: i64,
+        lease_token: &str,
+        outcome: &Outcome,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.record(id, lease_token, outcome, now_ms).await)
     }
 
     /// Forgets delivered events older than `before_ms` (their ids only served de-duplication).

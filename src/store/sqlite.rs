@@ -10,21 +10,26 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    Counts, Delivery, DeliveryState, NewDelivery, Outcome, ReplaySelector, StoreError, Subscription,
+    Counts, Delivery, DeliveryState, Lease, NewDelivery, Outcome, ReplaySelector, StoreError,
+    Subscription,
 };
 use crate::secret::sqlite_path;
 
 const DELIVERY_COLUMNS: &str =
     "id, subscription_id, event_type, event_unique_id, payload, state, attempts, \
-     next_attempt_ms, last_status, last_error";
+     next_attempt_ms, last_status, last_error, updated_ms";
+
+const SUBSCRIPTION_COLUMNS: &str =
+    "id, connection_id, event_type, data_types, callback_url, token_sha256, livechat_webhook_id, \
+     sealed_credentials, created_ms, closed_ms";
 
 /// A pending delivery that is the oldest pending one of its subscription.
 const IS_HEAD: &str =
     "NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subscription_id = d.subscription_id \
      AND e.state = 'pending' AND e.id < d.id)";
 
-/// The file holds flows' callback URLs (which carry the flow's own signature) and sealed
-/// credentials: readable by the gateway's user only. SQLite gives its -wal and -shm files the
+/// The file holds sealed callback URLs and credentials, intake token hashes and the events
+/// themselves: readable by the gateway's user only. SQLite gives its -wal and -shm files the
 /// same mode.
 fn owner_only(file: &std::path::Path) {
     #[cfg(unix)]
@@ -92,31 +97,104 @@ impl SqliteStore {
         let data_types = serde_json::to_string(&s.data_types).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "INSERT INTO subscriptions (id, connection_id, event_type, data_types, callback_url, token_sha256, \
-             livechat_webhook_id, sealed_credentials, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             livechat_webhook_id, sealed_credentials, created_ms, closed_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&s.id)
         .bind(&s.connection_id)
         .bind(&s.event_type)
         .bind(data_types)
-        .bind(&s.callback_url)
+        .bind(&s.sealed_callback)
         .bind(&s.token_sha256)
-        .bind(&s.livechat_webhook_id)
+        .bind(s.livechat_webhook_id.as_deref().unwrap_or(""))
         .bind(&s.sealed_credentials)
         .bind(s.created_ms)
+        .bind(s.closed_ms)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     pub async fn subscription(&self, id: &str) -> Result<Option<Subscription>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, connection_id, event_type, data_types, callback_url, token_sha256, livechat_webhook_id, \
-             sealed_credentials, created_ms FROM subscriptions WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| subscription_from(&r)).transpose()
+    }
+
+    pub async fn set_webhook_id(&self, id: &str, webhook_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE subscriptions SET livechat_webhook_id = ? WHERE id = ? AND closed_ms IS NULL",
+        )
+        .bind(webhook_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn close_subscription(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE subscriptions SET closed_ms = ? WHERE id = ? AND closed_ms IS NULL",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn drop_deliveries(&self, subscription_id: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM deliveries WHERE subscription_id = ? AND state IN ('pending', 'dead')",
+        )
+        .bind(subscription_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn purge_closed(&self) -> Result<u64, StoreError> {
+        // Delivered rows (kept only to de-duplicate LiveChat's redeliveries) go with the row.
+        let done = sqlx::query(
+            "DELETE FROM subscriptions WHERE closed_ms IS NOT NULL AND NOT EXISTS ( \
+               SELECT 1 FROM deliveries d WHERE d.subscription_id = subscriptions.id \
+               AND d.state IN ('pending', 'dead'))",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn purge_dead(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM deliveries WHERE state = 'dead' AND updated_ms < ?")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn unsealed_callbacks(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, connection_id, callback_url FROM subscriptions \
+             WHERE callback_url NOT LIKE 'v1.%'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    pub async fn set_sealed_callback(&self, id: &str, sealed: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE subscriptions SET callback_url = ? WHERE id = ?")
+            .bind(sealed)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn delete_subscription(&self, id: &str) -> Result<bool, StoreError> {
@@ -154,20 +232,25 @@ impl SqliteStore {
     pub async fn claim_due(
         &self,
         now_ms: i64,
-        lease_until_ms: i64,
+        lease: &Lease,
+        busy: &[String],
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
         let sql = format!(
-            "UPDATE deliveries SET lease_until_ms = ?1 WHERE id IN ( \
+            "UPDATE deliveries SET lease_until_ms = ?1, lease_token = ?4 WHERE id IN ( \
                SELECT d.id FROM deliveries d WHERE d.state = 'pending' AND d.next_attempt_ms <= ?2 \
                AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= ?2) AND {IS_HEAD} \
+               AND d.subscription_id NOT IN (SELECT value FROM json_each(?5)) \
                ORDER BY d.next_attempt_ms, d.id LIMIT ?3) \
              RETURNING {DELIVERY_COLUMNS}"
         );
+        let busy = serde_json::to_string(busy).unwrap_or_else(|_| "[]".into());
         let rows = sqlx::query(&sql)
-            .bind(lease_until_ms)
+            .bind(lease.until_ms)
             .bind(now_ms)
             .bind(i64::from(limit))
+            .bind(&lease.token)
+            .bind(busy)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(delivery_from).collect()
@@ -182,11 +265,18 @@ impl SqliteStore {
         Ok(row.try_get::<Option<i64>, _>(0)?)
     }
 
-    pub async fn record(&self, id: i64, outcome: &Outcome, now_ms: i64) -> Result<(), StoreError> {
+    pub async fn record(
+        &self,
+        id: i64,
+        lease_token: &str,
+        outcome: &Outcome,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
         let q = match outcome {
             Outcome::Delivered { at_ms } => sqlx::query(
                 "UPDATE deliveries SET state = 'delivered', payload = '', attempts = attempts + 1, \
-                 lease_until_ms = NULL, last_status = NULL, last_error = NULL, updated_ms = ? WHERE id = ?",
+                 lease_until_ms = NULL, lease_token = NULL, last_status = NULL, last_error = NULL, updated_ms = ? \
+                 WHERE id = ? AND lease_token = ?",
             )
             .bind(at_ms),
             Outcome::Retry {
@@ -196,7 +286,7 @@ impl SqliteStore {
                 error,
             } => sqlx::query(
                 "UPDATE deliveries SET attempts = ?, next_attempt_ms = ?, last_status = ?, last_error = ?, \
-                 lease_until_ms = NULL, updated_ms = ? WHERE id = ?",
+                 lease_until_ms = NULL, lease_token = NULL, updated_ms = ? WHERE id = ? AND lease_token = ?",
             )
             .bind(i64::from(*attempts))
             .bind(next_attempt_ms)
@@ -209,15 +299,15 @@ impl SqliteStore {
                 error,
             } => sqlx::query(
                 "UPDATE deliveries SET state = 'dead', attempts = ?, last_status = ?, last_error = ?, \
-                 lease_until_ms = NULL, updated_ms = ? WHERE id = ?",
+                 lease_until_ms = NULL, lease_token = NULL, updated_ms = ? WHERE id = ? AND lease_token = ?",
             )
             .bind(i64::from(*attempts))
             .bind(status.map(i64::from))
             .bind(error)
             .bind(now_ms),
         };
-        q.bind(id).execute(&self.pool).await?;
-        Ok(())
+        let done = q.bind(id).bind(lease_token).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
     }
 
     pub async fn purge_delivered(&self, before_ms: i64) -> Result<u64, StoreError> {
@@ -242,7 +332,7 @@ impl SqliteStore {
 
     pub async fn replay(&self, which: &ReplaySelector, now_ms: i64) -> Result<u64, StoreError> {
         let set = "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_ms = ?1, \
-                   lease_until_ms = NULL, updated_ms = ?1";
+                   lease_until_ms = NULL, lease_token = NULL, updated_ms = ?1";
         let done = match which {
             ReplaySelector::One(id) => {
                 sqlx::query(&format!(
@@ -265,7 +355,7 @@ impl SqliteStore {
 
     pub async fn counts(&self) -> Result<Counts, StoreError> {
         let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM subscriptions), \
+            "SELECT (SELECT COUNT(*) FROM subscriptions WHERE closed_ms IS NULL), \
              (SELECT COUNT(*) FROM deliveries WHERE state = 'pending'), \
              (SELECT COUNT(*) FROM deliveries WHERE state = 'dead')",
         )
@@ -286,11 +376,13 @@ fn subscription_from(r: &SqliteRow) -> Result<Subscription, StoreError> {
         connection_id: r.try_get("connection_id")?,
         event_type: r.try_get("event_type")?,
         data_types: serde_json::from_str(&data_types).unwrap_or_default(),
-        callback_url: r.try_get("callback_url")?,
+        sealed_callback: r.try_get("callback_url")?,
         token_sha256: r.try_get("token_sha256")?,
-        livechat_webhook_id: r.try_get("livechat_webhook_id")?,
+        livechat_webhook_id: Some(r.try_get::<String, _>("livechat_webhook_id")?)
+            .filter(|w| !w.is_empty()),
         sealed_credentials: r.try_get("sealed_credentials")?,
         created_ms: r.try_get("created_ms")?,
+        closed_ms: r.try_get("closed_ms")?,
     })
 }
 
@@ -309,6 +401,7 @@ fn delivery_from(r: &SqliteRow) -> Result<Delivery, StoreError> {
         next_attempt_ms: r.try_get("next_attempt_ms")?,
         last_status: status.and_then(|s| u16::try_from(s).ok()),
         last_error: r.try_get("last_error")?,
+        updated_ms: r.try_get("updated_ms")?,
     })
 }
 
@@ -322,11 +415,12 @@ mod tests {
             connection_id: "conn".into(),
             event_type: "chat_started".into(),
             data_types: vec!["chat".into()],
-            callback_url: "https://flow.example/cb".into(),
+            sealed_callback: "v1.cb".into(),
             token_sha256: "00".into(),
-            livechat_webhook_id: "lc".into(),
+            livechat_webhook_id: Some("lc".into()),
             sealed_credentials: "v1.x".into(),
             created_ms: 1,
+            closed_ms: None,
         }
     }
 
@@ -362,11 +456,22 @@ mod tests {
             .await
             .unwrap());
 
-        let got = store.claim_due(20, 100, 16).await.unwrap();
+        let lease = |until_ms: i64, token: &str| Lease {
+            until_ms,
+            token: token.into(),
+        };
+        let got = store
+            .claim_due(20, &lease(100, "t1"), &[], 16)
+            .await
+            .unwrap();
         assert_eq!(got.len(), 1, "only a's head is due");
         assert_eq!(got[0].event_unique_id, "1");
         assert!(
-            store.claim_due(20, 100, 16).await.unwrap().is_empty(),
+            store
+                .claim_due(20, &lease(100, "t2"), &[], 16)
+                .await
+                .unwrap()
+                .is_empty(),
             "leased"
         );
         assert_eq!(store.next_due_ms().await.unwrap(), Some(50));
@@ -377,8 +482,27 @@ mod tests {
             status: Some(500),
             error: "HTTP 500".into(),
         };
-        store.record(got[0].id, &retry, 20).await.unwrap();
-        let due = store.claim_due(60, 200, 16).await.unwrap();
+        assert!(
+            !store.record(got[0].id, "t2", &retry, 20).await.unwrap(),
+            "not the lease holder"
+        );
+        assert!(store.record(got[0].id, "t1", &retry, 20).await.unwrap());
+        assert!(
+            !store.record(got[0].id, "t1", &retry, 20).await.unwrap(),
+            "the lease is released"
+        );
+        let busy = ["a".to_string()];
+        let due = store
+            .claim_due(60, &lease(200, "t3"), &busy, 16)
+            .await
+            .unwrap();
+        assert_eq!(due.len(), 1, "a is busy: only b");
+        assert_eq!(due[0].subscription_id, "b");
+        let a_head = store
+            .claim_due(60, &lease(200, "t3"), &[], 16)
+            .await
+            .unwrap();
+        let due: Vec<_> = due.into_iter().chain(a_head).collect();
         assert_eq!(due.len(), 2);
         let head = due.iter().find(|d| d.subscription_id == "a").unwrap();
         assert_eq!((head.attempts, head.last_status), (1, Some(500)));
@@ -387,15 +511,20 @@ mod tests {
             status: None,
             error: "refused".into(),
         };
-        store.record(head.id, &dead, 60).await.unwrap();
+        assert!(store.record(head.id, "t3", &dead, 60).await.unwrap());
         assert_eq!(store.list_deliveries(true).await.unwrap().len(), 1);
         assert_eq!(store.replay(&ReplaySelector::AllDead, 70).await.unwrap(), 1);
         assert!(store.list_deliveries(true).await.unwrap().is_empty());
 
-        store
-            .record(head.id, &Outcome::Delivered { at_ms: 80 }, 80)
+        let again = store
+            .claim_due(80, &lease(300, "t4"), &[], 16)
             .await
             .unwrap();
+        assert_eq!(again.len(), 1);
+        assert!(store
+            .record(head.id, "t4", &Outcome::Delivered { at_ms: 80 }, 80)
+            .await
+            .unwrap());
         assert!(
             !store
                 .insert_delivery(&event("a", "1", 90), 90)
@@ -408,5 +537,84 @@ mod tests {
         assert!(!store.delete_subscription("a").await.unwrap());
         let c = store.counts().await.unwrap();
         assert_eq!((c.subscriptions, c.pending, c.dead), (1, 1, 0));
+    }
+
+    #[actix_web::test]
+    async fn closed_subscriptions_keep_their_deliveries_until_done() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let mut pending_id = sub("p");
+        pending_id.livechat_webhook_id = None;
+        store.insert_subscription(&pending_id).await.unwrap();
+        let got = store.subscription("p").await.unwrap().unwrap();
+        assert_eq!(got.livechat_webhook_id, None);
+        assert!(store.set_webhook_id("p", "w1").await.unwrap());
+        assert_eq!(
+            store
+                .subscription("p")
+                .await
+                .unwrap()
+                .unwrap()
+                .livechat_webhook_id
+                .as_deref(),
+            Some("w1")
+        );
+
+        store
+            .insert_delivery(&event("p", "1", 10), 10)
+            .await
+            .unwrap();
+        store
+            .insert_delivery(&event("p", "2", 10), 10)
+            .await
+            .unwrap();
+        assert!(store.close_subscription("p", 20).await.unwrap());
+        assert!(!store.close_subscription("p", 21).await.unwrap());
+        assert!(!store.set_webhook_id("p", "w2").await.unwrap());
+        assert_eq!(store.counts().await.unwrap().subscriptions, 0);
+        assert_eq!(store.counts().await.unwrap().pending, 2);
+        assert_eq!(store.purge_closed().await.unwrap(), 0, "still owes events");
+        assert_eq!(
+            store.subscription("p").await.unwrap().unwrap().closed_ms,
+            Some(20)
+        );
+
+        let lease = Lease {
+            until_ms: 100,
+            token: "t".into(),
+        };
+        let d = store
+            .claim_due(30, &lease, &[], 16)
+            .await
+            .unwrap()
+            .remove(0);
+        let dead = Outcome::Dead {
+            attempts: 1,
+            status: Some(500),
+            error: "HTTP 500".into(),
+        };
+        assert!(store.record(d.id, "t", &dead, 30).await.unwrap());
+        let d = store
+            .claim_due(30, &lease, &[], 16)
+            .await
+            .unwrap()
+            .remove(0);
+        assert!(store
+            .record(d.id, "t", &Outcome::Delivered { at_ms: 30 }, 30)
+            .await
+            .unwrap());
+        assert_eq!(store.purge_closed().await.unwrap(), 0, "a dead one is kept");
+        assert_eq!(store.purge_dead(30).await.unwrap(), 0, "not old enough");
+        assert_eq!(store.purge_dead(31).await.unwrap(), 1);
+        assert_eq!(store.purge_closed().await.unwrap(), 1);
+        assert!(store.subscription("p").await.unwrap().is_none());
+
+        store.insert_subscription(&sub("g")).await.unwrap();
+        store
+            .insert_delivery(&event("g", "1", 10), 10)
+            .await
+            .unwrap();
+        assert!(store.close_subscription("g", 20).await.unwrap());
+        assert_eq!(store.drop_deliveries("g").await.unwrap(), 1);
+        assert_eq!(store.purge_closed().await.unwrap(), 1);
     }
 }

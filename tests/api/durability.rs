@@ -174,11 +174,14 @@ async fn events_survive_sigkill_and_are_delivered_exactly_once() {
 }
 
 #[actix_web::test]
-async fn the_api_key_is_never_stored_in_clear() {
+async fn the_api_key_and_callback_url_are_never_stored_in_clear() {
     let canary = format!("CANARY-{}", random_hex(12));
+    let sig = format!("SIGCANARY{}", random_hex(12));
     let app = spawn_app().await;
     app.fake.add_account("canary@example.com", &canary);
-    let cb = Callback::spawn().await;
+    let mut cb = Callback::spawn().await;
+    cb.url = cb.url.replace("sig=abc", &format!("sig={sig}"));
+    assert!(cb.url.contains(&sig));
     let mut ids = Vec::new();
     for route in [CHAT_STARTS, CHAT_ENDS, TICKET_CREATED] {
         let (status, body, _) = app
@@ -200,6 +203,8 @@ async fn the_api_key_is_never_stored_in_clear() {
     for (name, bytes) in files {
         let hit = bytes.windows(canary.len()).any(|w| w == canary.as_bytes());
         assert!(!hit, "the API key appears in {name}");
+        let hit = bytes.windows(sig.len()).any(|w| w == sig.as_bytes());
+        assert!(!hit, "the callback's signature appears in {name}");
     }
 }
 

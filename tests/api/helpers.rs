@@ -183,6 +183,24 @@ impl TestApp {
         }
     }
 
+    /// Asserts that the delivery worker, looking at the store after the clock was last moved,
+    /// claims nothing: waits until it has completed two polls (the first may have begun before
+    /// the clock moved) and checks that no delivery was claimed meanwhile.
+    pub async fn assert_nothing_due(&self, why: &str) {
+        let relay = &self.state.relay;
+        let (polls, claimed) = (relay.polls(), relay.claimed());
+        let started = Instant::now();
+        while relay.polls() < polls + 2 {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "the worker does not poll"
+            );
+            relay.wake();
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(relay.claimed(), claimed, "{why}");
+    }
+
     /// The Prometheus text of `/metrics`.
     pub async fn metrics(&self) -> String {
         let res = send(self.client.get(self.url("/metrics")), None).await;

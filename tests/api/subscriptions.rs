@@ -285,3 +285,98 @@ async fn unsubscribe_succeeds_when_livechat_lost_the_webhook() {
         .collect();
     assert_eq!(deletes.len(), 1);
 }
+
+#[actix_web::test]
+async fn unsubscribing_keeps_the_events_already_accepted() {
+    let app = spawn_app().await; // schedule 0s, 5s, ...
+    let cb = Callback::spawn().await;
+    cb.answer_next(&[(500, None)]);
+    let (id, location) = app.subscribe(CHAT_STARTS, &cb.url).await;
+    let intake = app.intake_url(&id);
+    assert_eq!(
+        app.post_event(&intake, &chat_event("chat_started", "KEPT"))
+            .await
+            .0,
+        200
+    );
+    wait_for("the first attempt", || cb.attempts() == 1).await;
+    app.wait_attempts_recorded(1).await;
+
+    // The platform saves the flow: DELETE, then a new subscribe.
+    let owner = Some((app.login.as_str(), app.api_key.as_str()));
+    assert_eq!(app.delete_at(&location, owner).await, 204);
+    assert!(
+        app.fake.webhooks(&app.login).is_empty(),
+        "LiveChat webhook removed"
+    );
+    assert_eq!(
+        app.post_event(&intake, &chat_event("chat_started", "LATE"))
+            .await
+            .0,
+        404,
+        "a closed subscription takes no new events"
+    );
+    assert_eq!(app.delete_at(&location, owner).await, 404);
+    let counts = app.counts().await;
+    assert_eq!((counts.subscriptions, counts.pending), (0, 1));
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("livechat_gateway_subscriptions 0"),
+        "{metrics}"
+    );
+    app.subscribe(CHAT_STARTS, &cb.url).await;
+
+    // The flow recovers: the accepted event still reaches it, once.
+    app.clock.advance_ms(6_000);
+    wait_for("the kept event", || cb.received().len() == 1).await;
+    app.wait_until_settled().await;
+    assert_eq!(cb.received()[0]["chat"]["id"], "KEPT");
+    assert_eq!(cb.attempts(), 2);
+    assert!(
+        app.state.store.subscription(&id).await.unwrap().is_none(),
+        "the closed subscription is purged once it owes nothing"
+    );
+    app.clock.advance_ms(600_000);
+    app.assert_nothing_due("nothing left to deliver").await;
+    assert_eq!(cb.received().len(), 1, "exactly once");
+    assert_eq!(app.counts().await.subscriptions, 1);
+}
+
+#[actix_web::test]
+async fn a_closed_subscription_whose_flow_is_gone_drops_its_events() {
+    let app = spawn_app().await;
+    let cb = Callback::spawn().await;
+    cb.answer_next(&[(500, None), (410, None)]);
+    let (id, location) = app.subscribe(TICKET_CREATED, &cb.url).await;
+    let intake = app.intake_url(&id);
+    for t in ["T1", "T2"] {
+        assert_eq!(app.post_event(&intake, &ticket_event(t)).await.0, 200);
+    }
+    wait_for("the first attempt", || cb.attempts() == 1).await;
+    app.wait_attempts_recorded(1).await;
+    assert_eq!(
+        app.delete_at(&location, Some((&app.login, &app.api_key)))
+            .await,
+        204
+    );
+    assert_eq!(app.counts().await.pending, 2);
+
+    app.clock.advance_ms(6_000);
+    wait_for("the 410", || cb.attempts() == 2).await;
+    app.wait_until_settled().await;
+    assert!(cb.received().is_empty());
+    let counts = app.counts().await;
+    assert_eq!(
+        (counts.subscriptions, counts.pending, counts.dead),
+        (0, 0, 0)
+    );
+    assert!(app.state.store.subscription(&id).await.unwrap().is_none());
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("livechat_gateway_deliveries_dropped_total 2"),
+        "{metrics}"
+    );
+    app.clock.advance_ms(600_000);
+    app.assert_nothing_due("nothing left").await;
+    assert_eq!(cb.attempts(), 2);
+}
