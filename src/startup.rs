@@ -70,6 +70,7 @@ impl Application {
         warn_if_clear_text(&settings.livechat_url);
         let secret = secret::load(&settings.store)?;
         let store = Store::connect(&settings.store.database_url).await?;
+        store.take_over().await?;
         let state = web::Data::new(AppState {
             keys: Keys::derive(&secret),
             throttle: Throttle::new(

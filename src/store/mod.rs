@@ -183,6 +183,11 @@ impl Store {
         )))
     }
 
+    /// Claims the store for this serving process (see `SqliteStore::take_over`).
+    pub async fn take_over(&self) -> Result<(), StoreError> {
+        dispatch!(self, s => s.take_over().await)
+    }
+
     /// Answers when the store does (readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
         dispatch!(self, s => s.ping().await)

@@ -50,6 +50,9 @@ fn owner_only(file: &std::path::Path) {
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    file: Option<std::path::PathBuf>,
+    /// Held while this process serves the file (see `take_over`).
+    owner: std::sync::Arc<std::sync::Mutex<Option<std::fs::File>>>,
 }
 
 impl SqliteStore {
@@ -81,7 +84,56 @@ impl SqliteStore {
         if let Some(f) = &file {
             owner_only(f);
         }
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            file,
+            owner: Default::default(),
+        })
+    }
+
+    /// Makes this process the one that serves the file: an exclusive lock beside it (released
+    /// by the OS when the process dies, even by SIGKILL), then every lease still in the file
+    /// is released, since only a dead predecessor can hold one. Without this, an event leased
+    /// by a killed gateway would wait for its lease to run out.
+    pub async fn take_over(&self) -> Result<(), StoreError> {
+        if let Some(file) = &self.file {
+            let mut name = file.as_os_str().to_owned();
+            name.push(".lock");
+            let path = std::path::PathBuf::from(name);
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| StoreError::Setup(format!("cannot open {}: {e}", path.display())))?;
+            match lock.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Setup(format!(
+                    "another livechat-gateway is serving {}: one SQLite file serves one gateway",
+                    file.display()
+                )))
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(StoreError::Setup(format!(
+                        "cannot lock {}: {e}",
+                        path.display()
+                    )))
+                }
+            }
+            *self.owner.lock().unwrap_or_else(|p| p.into_inner()) = Some(lock);
+        }
+        let released = sqlx::query(
+            "UPDATE deliveries SET lease_until_ms = NULL, lease_token = NULL \
+             WHERE lease_until_ms IS NOT NULL",
+        )
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if released > 0 {
+            log::info!("released {released} delivery lease(s) left by a previous run");
+        }
+        Ok(())
     }
 
     pub async fn close(&self) {

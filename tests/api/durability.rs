@@ -243,3 +243,17 @@ async fn the_database_is_readable_by_its_owner_only() {
         assert_eq!(mode & 0o077, 0, "{name} is {mode:o}");
     }
 }
+
+#[actix_web::test]
+async fn one_sqlite_file_serves_one_gateway() {
+    let app = spawn_app().await;
+    let db = format!("sqlite://{}/gateway.db", app.db_dir.display());
+    let settings =
+        livechat_gateway::settings::Settings::for_tests(app.fake.base_url().parse().unwrap(), db);
+    let second = livechat_gateway::startup::Application::build(settings).await;
+    let err = second
+        .err()
+        .expect("a second gateway on the same file is refused")
+        .to_string();
+    assert!(err.contains("another livechat-gateway"), "{err}");
+}

@@ -201,6 +201,18 @@ impl TestApp {
         assert_eq!(relay.claimed(), claimed, "{why}");
     }
 
+    /// Waits (bounded) until the subscription's row is gone from the store.
+    pub async fn wait_subscription_gone(&self, id: &str) {
+        let started = Instant::now();
+        while self.state.store.subscription(id).await.unwrap().is_some() {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "subscription {id} still stored"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The Prometheus text of `/metrics`.
     pub async fn metrics(&self) -> String {
         let res = send(self.client.get(self.url("/metrics")), None).await;

@@ -232,6 +232,8 @@ async fn a_gone_flow_loses_its_subscription_and_livechat_webhook() {
         app.fake.webhooks(&app.login).is_empty()
     })
     .await;
+    // The webhook goes first, then the flow's remaining events: wait for both.
+    app.wait_until_settled().await;
     assert_eq!(app.counts().await.subscriptions, 0);
     assert_eq!(app.counts().await.pending, 0);
     assert_eq!(

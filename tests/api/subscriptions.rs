@@ -332,10 +332,8 @@ async fn unsubscribing_keeps_the_events_already_accepted() {
     app.wait_until_settled().await;
     assert_eq!(cb.received()[0]["chat"]["id"], "KEPT");
     assert_eq!(cb.attempts(), 2);
-    assert!(
-        app.state.store.subscription(&id).await.unwrap().is_none(),
-        "the closed subscription is purged once it owes nothing"
-    );
+    // The closed subscription is purged once it owes nothing (right after the outcome).
+    app.wait_subscription_gone(&id).await;
     app.clock.advance_ms(600_000);
     app.assert_nothing_due("nothing left to deliver").await;
     assert_eq!(cb.received().len(), 1, "exactly once");
@@ -364,13 +362,13 @@ async fn a_closed_subscription_whose_flow_is_gone_drops_its_events() {
     app.clock.advance_ms(6_000);
     wait_for("the 410", || cb.attempts() == 2).await;
     app.wait_until_settled().await;
+    app.wait_subscription_gone(&id).await;
     assert!(cb.received().is_empty());
     let counts = app.counts().await;
     assert_eq!(
         (counts.subscriptions, counts.pending, counts.dead),
         (0, 0, 0)
     );
-    assert!(app.state.store.subscription(&id).await.unwrap().is_none());
     let metrics = app.metrics().await;
     assert!(
         metrics.contains("livechat_gateway_deliveries_dropped_total 2"),
