@@ -143,43 +143,17 @@ impl Keys {
     /// Seals the credentials; `context` (e.g. subscription id + connection id) must be given
     /// again to open them, so a blob copied to another row is useless.
     pub fn seal(&self, context: &str, creds: &Credentials) -> String {
-        let cipher = XChaCha20Poly1305::new((&self.seal).into());
-        let mut nonce = [0u8; 24];
-        rand::thread_rng().fill_bytes(&mut nonce);
-        let plain = format!("{}\n{}", creds.login, creds.api_key.expose_secret());
-        let ct = cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plain.as_bytes(),
-                    aad: context.as_bytes(),
-                },
-            )
-            .expect("XChaCha20-Poly1305 encryption does not fail for in-memory buffers");
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&ct);
-        format!("v1.{}", URL_SAFE_NO_PAD.encode(out))
+        let plain = SecretString::from(format!(
+            "{}\n{}",
+            creds.login,
+            creds.api_key.expose_secret()
+        ));
+        self.seal_text(context, plain.expose_secret())
     }
 
     pub fn open(&self, context: &str, sealed: &str) -> Result<Credentials, UnsealError> {
-        let raw = sealed
-            .strip_prefix("v1.")
-            .and_then(|b| URL_SAFE_NO_PAD.decode(b).ok())
-            .filter(|r| r.len() > 24)
-            .ok_or(UnsealError)?;
-        let (nonce, ct) = raw.split_at(24);
-        let cipher = XChaCha20Poly1305::new((&self.seal).into());
-        let plain = cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: context.as_bytes(),
-                },
-            )
-            .map_err(|_| UnsealError)?;
-        let plain = String::from_utf8(plain).map_err(|_| UnsealError)?;
-        let (login, key) = plain.split_once('\n').ok_or(UnsealError)?;
+        let plain = SecretString::from(self.open_text(context, sealed)?);
+        let (login, key) = plain.expose_secret().split_once('\n').ok_or(UnsealError)?;
         Ok(Credentials {
             login: login.to_string(),
             api_key: SecretString::from(key.to_string()),
