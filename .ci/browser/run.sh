@@ -14,7 +14,7 @@ fi
 (cd "$root" && cargo build --quiet)
 tmp=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$root/target/debug/livechat-gateway" serve --sandbox --listen "127.0.0.1:$port" \
+"${CARGO_TARGET_DIR:-$root/target}/debug/livechat-gateway" serve --sandbox --listen "127.0.0.1:$port" \
   --database-url "sqlite://$tmp/sandbox.db" >"$tmp/gateway.log" 2>&1 &
 gw=$!
 trap 'kill $gw 2>/dev/null || true; rm -rf "$tmp"' EXIT
