@@ -95,6 +95,39 @@ impl CallbackUrl {
     }
 }
 
+/// The delivery client's resolver: a callback host that resolves to any non-public address is
+/// not connected to at all. Checking at connect time closes the gap a separate check leaves
+/// for DNS rebinding (a name that is public when checked and private when connected).
+pub struct PublicOnly;
+
+impl actix_tls::connect::Resolve for PublicOnly {
+    fn lookup<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> futures_util::future::LocalBoxFuture<
+        'a,
+        Result<Vec<std::net::SocketAddr>, Box<dyn std::error::Error>>,
+    > {
+        Box::pin(async move {
+            let found =
+                tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port)))
+                    .await
+                    .map_err(|_| format!("resolving {host} timed out"))??;
+            let addrs: Vec<std::net::SocketAddr> = found.collect();
+            if addrs.is_empty() {
+                return Err(format!("{host} has no address").into());
+            }
+            match addrs.iter().find(|a| !is_public(a.ip())) {
+                Some(bad) => {
+                    Err(format!("{host} resolves to a non-public address ({})", bad.ip()).into())
+                }
+                None => Ok(addrs),
+            }
+        })
+    }
+}
+
 /// Whether `ip` is a globally routable unicast address.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {

@@ -23,17 +23,27 @@ pub enum Attempt {
 }
 
 /// The client the worker posts with: no redirects (a public callback must not bounce the
-/// gateway into a private network).
-pub fn client(timeout: Duration) -> awc::Client {
-    awc::Client::builder()
+/// gateway into a private network), and unless private callbacks are allowed, a resolver that
+/// connects only to public addresses, so the address checked is the address connected to.
+pub fn client(timeout: Duration, allow_private: bool) -> awc::Client {
+    let builder = awc::Client::builder()
         .timeout(timeout)
         .disable_redirects()
-        .connector(awc::Connector::new().timeout(timeout))
         .add_default_header((
             header::USER_AGENT,
             concat!("livechat-gateway/", env!("CARGO_PKG_VERSION")),
-        ))
-        .finish()
+        ));
+    let connector = awc::Connector::new().timeout(timeout);
+    if allow_private {
+        builder.connector(connector).finish()
+    } else {
+        let tcp = actix_tls::connect::Connector::new(actix_tls::connect::Resolver::custom(
+            super::callback::PublicOnly,
+        ));
+        builder
+            .connector(connector.connector(tcp.service()))
+            .finish()
+    }
 }
 
 pub async fn post(

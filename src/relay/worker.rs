@@ -54,7 +54,7 @@ pub fn spawn(state: Arc<AppState>) {
         seal_legacy_callbacks(&state).await;
         let timeout = Duration::from_millis(state.settings.delivery_timeout_ms);
         let worker = Rc::new(Worker {
-            client: deliver::client(timeout),
+            client: deliver::client(timeout, state.settings.allow_private_callbacks),
             livechat: LiveChat::new(
                 &state.settings.livechat_url,
                 state.settings.upstream_timeout(),

@@ -249,3 +249,42 @@ async fn a_gone_flow_loses_its_subscription_and_livechat_webhook() {
     );
     assert!(cb.received().is_empty());
 }
+
+/// DNS rebinding: a name that was public when the subscription was checked and points at a
+/// private address at delivery time is never connected to. `localhost` stands for such a name.
+#[actix_web::test]
+async fn the_delivery_client_connects_to_public_addresses_only() {
+    use livechat_gateway::relay::deliver::{client, post, Attempt};
+    let cb = Callback::spawn().await;
+    let port = cb
+        .url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let by_name = format!("http://localhost:{port}/flow/callback");
+    let timeout = Duration::from_secs(5);
+
+    let strict = client(timeout, false);
+    match post(&strict, &by_name, "{}", timeout, 0).await {
+        Attempt::Failed {
+            status: None,
+            error,
+            ..
+        } => {
+            assert!(error.contains("non-public"), "{error}")
+        }
+        other => panic!("connected anyway: {other:?}"),
+    }
+    assert_eq!(cb.attempts(), 0, "nothing reached the private address");
+
+    let lenient = client(timeout, true);
+    assert!(matches!(
+        post(&lenient, &by_name, "{}", timeout, 0).await,
+        Attempt::Delivered(_)
+    ));
+    assert_eq!(cb.attempts(), 1);
+}
