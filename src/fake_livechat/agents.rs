@@ -164,14 +164,17 @@ pub(crate) fn create(cx: &mut Ctx) -> Reply {
     Reply::created(out, cx.q)
 }
 
-/// `PUT /agents/<login>`: partial update (plus `status`), answers the full agent object.
-pub(crate) fn update(cx: &mut Ctx, login: &str) -> Reply {
-    let Some(pos) = cx
-        .acct
+/// Where the agent with this login (case-insensitive) sits in the account.
+fn position(cx: &Ctx, login: &str) -> Option<usize> {
+    cx.acct
         .agents
         .iter()
         .position(|a| a.login.eq_ignore_ascii_case(login))
-    else {
+}
+
+/// `PUT /agents/<login>`: partial update (plus `status`), answers the full agent object.
+pub(crate) fn update(cx: &mut Ctx, login: &str) -> Reply {
+    let Some(pos) = position(cx, login) else {
         return not_found(cx.q);
     };
     let empty = Map::new();
@@ -199,12 +202,7 @@ pub(crate) fn update(cx: &mut Ctx, login: &str) -> Reply {
 
 /// `DELETE /agents/<login>`: `{"result":"<login> removed successfully"}`.
 pub(crate) fn delete(cx: &mut Ctx, login: &str) -> Reply {
-    let Some(pos) = cx
-        .acct
-        .agents
-        .iter()
-        .position(|a| a.login.eq_ignore_ascii_case(login))
-    else {
+    let Some(pos) = position(cx, login) else {
         return not_found(cx.q);
     };
     if cx.acct.agents[pos].permission == "owner" {
