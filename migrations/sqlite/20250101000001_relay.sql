@@ -5,11 +5,15 @@ CREATE TABLE subscriptions (
     connection_id       TEXT NOT NULL,               -- the owning connection (HMAC, not the key)
     event_type          TEXT NOT NULL,               -- chat_started | chat_ended | ticket_created
     data_types          TEXT NOT NULL,               -- JSON array as registered at LiveChat
-    callback_url        TEXT NOT NULL,               -- the flow's callback (x-ms-notification-url)
+    callback_url        TEXT NOT NULL,               -- the flow's callback, sealed (Keys::seal_text)
     token_sha256        TEXT NOT NULL,               -- SHA-256 (hex) of the intake URL's token
-    livechat_webhook_id TEXT NOT NULL,               -- LiveChat's id, for clean-up
+    livechat_webhook_id TEXT NOT NULL,               -- LiveChat's id, for clean-up; '' while registering
     sealed_credentials  TEXT NOT NULL,               -- Keys::seal, bound to subscription + connection
-    created_ms          INTEGER NOT NULL
+    created_ms          INTEGER NOT NULL,
+    -- Set when the owner unsubscribes or the flow answered 404/410: the intake refuses it and it
+    -- no longer counts, but its pending deliveries still go out; the row is purged once it has
+    -- no pending or dead deliveries.
+    closed_ms           INTEGER
 );
 
 CREATE INDEX subscriptions_by_connection ON subscriptions (connection_id);
@@ -24,6 +28,7 @@ CREATE TABLE deliveries (
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_ms INTEGER NOT NULL,
     lease_until_ms  INTEGER,                         -- set while a worker holds the row
+    lease_token     TEXT,                            -- random per claim; only its holder records the outcome
     last_status     INTEGER,                         -- last HTTP status from the callback
     last_error      TEXT,
     created_ms      INTEGER NOT NULL,
@@ -33,3 +38,4 @@ CREATE TABLE deliveries (
 
 CREATE INDEX deliveries_due ON deliveries (state, next_attempt_ms);
 CREATE INDEX deliveries_by_subscription ON deliveries (subscription_id, state, id);
+CREATE INDEX deliveries_dead_age ON deliveries (state, updated_ms);

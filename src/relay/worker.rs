@@ -51,7 +51,6 @@ struct Worker {
 /// Starts the worker on the current (actix) runtime.
 pub fn spawn(state: Arc<AppState>) {
     actix_web::rt::spawn(async move {
-        seal_legacy_callbacks(&state).await;
         let timeout = Duration::from_millis(state.settings.delivery_timeout_ms);
         let worker = Rc::new(Worker {
             client: deliver::client(timeout, state.settings.allow_private_callbacks),
@@ -339,27 +338,6 @@ impl Worker {
         self.record(&d, token, &outcome, now).await;
         if !sub.is_open() && matches!(outcome, Outcome::Delivered { .. }) {
             purge_closed(&st.store).await;
-        }
-    }
-}
-
-/// Seals callback URLs stored in clear by an earlier version.
-async fn seal_legacy_callbacks(state: &AppState) {
-    let rows = match state.store.unsealed_callbacks().await {
-        Ok(rows) => rows,
-        Err(e) => {
-            log::warn!("cannot look for callback URLs stored in clear: {e}");
-            return;
-        }
-    };
-    for (id, connection, url) in rows {
-        let connection = ConnectionId::from_stored(connection);
-        let sealed = state
-            .keys
-            .seal_text(&callback_context(&id, &connection), &url);
-        match state.store.set_sealed_callback(&id, &sealed).await {
-            Ok(()) => log::info!("subscription {id}: callback URL sealed at rest"),
-            Err(e) => log::warn!("subscription {id}: callback URL not sealed: {e}"),
         }
     }
 }

@@ -233,15 +233,6 @@ impl Store {
         dispatch!(self, s => s.purge_dead(before_ms).await)
     }
 
-    /// (id, connection id, callback URL) of rows written before callbacks were sealed.
-    pub async fn unsealed_callbacks(&self) -> Result<Vec<(String, String, String)>, StoreError> {
-        dispatch!(self, s => s.unsealed_callbacks().await)
-    }
-
-    pub async fn set_sealed_callback(&self, id: &str, sealed: &str) -> Result<(), StoreError> {
-        dispatch!(self, s => s.set_sealed_callback(id, sealed).await)
-    }
-
     /// Stores an event once per (subscription, event_unique_id); `false` for a duplicate.
     pub async fn insert_delivery(&self, d: &NewDelivery, now_ms: i64) -> Result<bool, StoreError> {
         dispatch!(self, s => s.insert_delivery(d, now_ms).await)

@@ -228,27 +228,6 @@ impl SqliteStore {
         Ok(done.rows_affected())
     }
 
-    pub async fn unsealed_callbacks(&self) -> Result<Vec<(String, String, String)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, connection_id, callback_url FROM subscriptions \
-             WHERE callback_url NOT LIKE 'v1.%'",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-            .collect()
-    }
-
-    pub async fn set_sealed_callback(&self, id: &str, sealed: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE subscriptions SET callback_url = ? WHERE id = ?")
-            .bind(sealed)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     pub async fn delete_subscription(&self, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM deliveries WHERE subscription_id = ?")
