@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -60,23 +60,15 @@ async fn start_gateway(dir: &Path, livechat: &str, port: u16) -> Gateway {
         .expect("gateway starts");
     let gw = Gateway { child };
     let client = awc::Client::default();
-    let started = Instant::now();
-    loop {
-        if let Ok(res) = client
+    eventually("the gateway ready", || async {
+        let ready = client
             .get(format!("http://127.0.0.1:{port}/readyz"))
             .send()
-            .await
-        {
-            if res.status().is_success() {
-                return gw;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "gateway did not become ready"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
+            .await;
+        ready.is_ok_and(|res| res.status().is_success())
+    })
+    .await;
+    gw
 }
 
 fn deliveries_cli(dir: &Path, livechat: &str, args: &[&str]) -> String {
@@ -153,11 +145,10 @@ async fn events_survive_sigkill_and_are_delivered_exactly_once() {
     );
     wait_for("all 20 notifications", || flow.received().len() >= 20).await;
     // Let the gateway settle, then make sure nothing came twice.
-    let started = Instant::now();
-    while deliveries_cli(&dir, &lc_url, &["list"]).lines().count() != 1 {
-        assert!(started.elapsed() < Duration::from_secs(10));
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for("no delivery listed", || {
+        deliveries_cli(&dir, &lc_url, &["list"]).lines().count() == 1
+    })
+    .await;
     let received = flow.received();
     let ids: HashSet<String> = received
         .iter()

@@ -156,31 +156,20 @@ impl TestApp {
 
     /// Waits (bounded) until no delivery is pending.
     pub async fn wait_until_settled(&self) {
-        let started = Instant::now();
-        while self.counts().await.pending > 0 {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "deliveries still pending"
-            );
-            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually("no delivery pending", || async {
+            self.counts().await.pending == 0
+        })
+        .await;
     }
 
     /// Waits (bounded) until the store has recorded `n` failed attempts of some delivery, so
     /// that moving the clock afterwards is measured from that failure.
     pub async fn wait_attempts_recorded(&self, n: u32) {
-        let started = Instant::now();
-        loop {
+        eventually(&format!("attempt {n} recorded"), || async {
             let rows = self.state.store.list_deliveries(false).await.unwrap();
-            if rows.iter().any(|d| d.attempts >= n) {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "attempt {n} not recorded"
-            );
-            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-        }
+            rows.iter().any(|d| d.attempts >= n)
+        })
+        .await;
     }
 
     /// Asserts that the delivery worker, looking at the store after the clock was last moved,
@@ -189,28 +178,20 @@ impl TestApp {
     pub async fn assert_nothing_due(&self, why: &str) {
         let relay = &self.state.relay;
         let (polls, claimed) = (relay.polls(), relay.claimed());
-        let started = Instant::now();
-        while relay.polls() < polls + 2 {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "the worker does not poll"
-            );
+        eventually("two worker polls", || async {
             relay.wake();
-            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-        }
+            relay.polls() >= polls + 2
+        })
+        .await;
         assert_eq!(relay.claimed(), claimed, "{why}");
     }
 
     /// Waits (bounded) until the subscription's row is gone from the store.
     pub async fn wait_subscription_gone(&self, id: &str) {
-        let started = Instant::now();
-        while self.state.store.subscription(id).await.unwrap().is_some() {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "subscription {id} still stored"
-            );
-            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually(&format!("subscription {id} gone"), || async {
+            self.state.store.subscription(id).await.unwrap().is_none()
+        })
+        .await;
     }
 
     /// The Prometheus text of `/metrics`.
@@ -344,16 +325,26 @@ pub fn free_port() -> u16 {
     listener().local_addr().unwrap().port()
 }
 
-/// Waits (bounded) until `cond` holds.
-pub async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+/// Waits until `cond` holds, polling an observable condition (no sleep stands in for an
+/// outcome); fails the test after 15 s.
+pub async fn eventually<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
     let started = Instant::now();
-    while !cond() {
+    while !cond().await {
         assert!(
             started.elapsed() < Duration::from_secs(15),
             "timed out waiting for {what}"
         );
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// `eventually` for a condition that needs no await.
+pub async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    eventually(what, || std::future::ready(cond())).await;
 }
 
 #[derive(Default)]

@@ -191,14 +191,16 @@ async fn an_exhausted_event_is_kept_dead_and_can_be_replayed() {
     app.clock.advance_ms(1_300);
     wait_for("the second attempt", || cb.attempts() == 2).await;
     app.wait_attempts_recorded(2).await;
-    let mut dead = Vec::new();
-    for _ in 0..200 {
-        dead = app.state.store.list_deliveries(true).await.unwrap();
-        if !dead.is_empty() {
-            break;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the dead delivery", || async {
+        !app.state
+            .store
+            .list_deliveries(true)
+            .await
+            .unwrap()
+            .is_empty()
+    })
+    .await;
+    let dead = app.state.store.list_deliveries(true).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!((dead[0].attempts, dead[0].last_status), (2, Some(400)));
     let n = app
