@@ -63,8 +63,8 @@ impl CallbackUrl {
         Ok(this)
     }
 
-    /// Re-resolves the host and checks every address again.
-    pub async fn check(&self, allow_private: bool) -> Result<(), CallbackError> {
+    /// Resolves the host and checks every address.
+    async fn check(&self, allow_private: bool) -> Result<(), CallbackError> {
         if allow_private {
             return Ok(());
         }

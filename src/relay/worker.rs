@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::callback::{CallbackUrl, RESOLVE_TIMEOUT};
+use super::callback::RESOLVE_TIMEOUT;
 use super::cleanup::{callback_context, flow_gone, purge_closed};
 use super::deliver::{self, Attempt};
 use super::{ids, retry};
@@ -33,7 +33,7 @@ const RECORD_BACKOFF: [Duration; 3] = [
     Duration::from_millis(250),
     Duration::from_millis(1_000),
 ];
-/// Besides the DNS re-check and the POST, a lease covers the store calls of an attempt: the
+/// Besides the DNS lookup (in the delivery client) and the POST, a lease covers the store calls of an attempt: the
 /// subscription read and the outcome with its retries (each may wait 5 s for a connection).
 const LEASE_STORE_SLACK_MS: i64 = 30_000;
 /// Delivered events are remembered this long to drop LiveChat's redeliveries.
@@ -246,26 +246,15 @@ impl Worker {
                 &sub.sealed_callback,
             )
             .map_err(|_| "the stored callback URL could not be opened (gateway secret changed?)");
-        let checked = match callback {
-            Ok(raw) => CallbackUrl::parse(&raw, st.settings.allow_private_callbacks)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        let result = match checked {
+        // The URL was checked at subscribe time; the delivery client's resolver checks the
+        // addresses it connects to again (`callback::PublicOnly`), so no lookup is needed here.
+        let result = match callback {
             Ok(url) => {
-                deliver::post(
-                    &self.client,
-                    url.as_str(),
-                    &d.payload,
-                    timeout,
-                    st.clock.now_ms(),
-                )
-                .await
+                deliver::post(&self.client, &url, &d.payload, timeout, st.clock.now_ms()).await
             }
             Err(error) => Attempt::Failed {
                 status: None,
-                error,
+                error: error.into(),
                 retry_after_ms: None,
             },
         };
