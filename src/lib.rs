@@ -4,11 +4,11 @@
 pub mod cli;
 pub mod clock;
 pub mod credentials;
+pub mod dates;
 pub mod domain;
 pub mod error;
 pub mod fake_livechat;
 pub mod metrics;
-pub mod normalize;
 pub mod openapi;
 pub mod relay;
 pub mod routes;

@@ -24,7 +24,7 @@ use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::throttle::Throttle;
-use crate::upstream::LiveChat;
+use crate::upstream::Upstreams;
 use crate::{openapi, sandbox, secret};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -154,8 +154,8 @@ pub fn connector_routes() -> Vec<(&'static str, &'static str, Route)> {
         ),
     ];
     for trigger in Trigger::ALL {
-        let subscribe = move |req, caller, state, lc, body| {
-            webhooks::subscribe(trigger, req, caller, state, lc, body)
+        let subscribe = move |req, caller, state, up, body| {
+            webhooks::subscribe(trigger, req, caller, state, up, body)
         };
         routes.push(("POST", trigger.route(), web::post().to(subscribe)));
     }
@@ -193,7 +193,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxE
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, json_405))
             .wrap(from_fn(crate::telemetry::access_log))
             .app_data(state.clone())
-            .app_data(web::Data::new(LiveChat::new(&livechat_url, timeout)))
+            .app_data(web::Data::new(Upstreams::new(&livechat_url, timeout)))
             .app_data(
                 web::JsonConfig::default()
                     .limit(MAX_BODY)

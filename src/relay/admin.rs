@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use crate::clock::{Clock, SystemClock};
-use crate::normalize::format_ms;
+use crate::dates::format_ms;
 use crate::settings::DeliveriesCommand;
 use crate::startup::BoxError;
 use crate::store::{Delivery, DeliveryState, ReplaySelector, Store, DEAD_RETENTION_MS};

@@ -1,13 +1,10 @@
 //! Ending a subscription: its webhook at LiveChat goes, the row is closed (no new events), and
 //! the row itself is purged once no pending or dead delivery is left.
 
-use actix_web::http::Method;
-
-use crate::credentials::{ConnectionId, Credentials, Keys};
-use crate::error::ApiError;
+use crate::credentials::{ConnectionId, Keys};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError, Subscription};
-use crate::upstream::LiveChat;
+use crate::upstream::Upstreams;
 
 /// The context the subscription's sealed credentials are bound to.
 pub fn seal_context(subscription_id: &str, connection: &ConnectionId) -> String {
@@ -18,21 +15,6 @@ pub fn seal_context(subscription_id: &str, connection: &ConnectionId) -> String 
 /// credentials', so neither blob opens as the other).
 pub fn callback_context(subscription_id: &str, connection: &ConnectionId) -> String {
     format!("livechat-gateway/callback/{subscription_id}/connection/{connection}")
-}
-
-/// `DELETE /webhooks/{id}` at LiveChat; a 404 there means it is already gone.
-pub async fn delete_livechat_webhook(
-    lc: &LiveChat,
-    creds: &Credentials,
-    webhook_id: &str,
-) -> Result<(), ApiError> {
-    match lc
-        .call(creds, Method::DELETE, &["webhooks", webhook_id], &[], None)
-        .await
-    {
-        Ok(_) | Err(ApiError::Upstream { status: 404, .. }) => Ok(()),
-        Err(e) => Err(e),
-    }
 }
 
 /// Deletes closed subscriptions with nothing left to deliver; logs how many.
@@ -49,7 +31,7 @@ pub async fn purge_closed(store: &Store) {
 /// pending and dead deliveries, and purges the row.
 pub async fn flow_gone(
     store: &Store,
-    lc: &LiveChat,
+    up: &Upstreams,
     keys: &Keys,
     metrics: &Metrics,
     sub: &Subscription,
@@ -58,7 +40,7 @@ pub async fn flow_gone(
     if store.close_subscription(&sub.id, now_ms).await? {
         Metrics::inc(&metrics.subscriptions_closed);
         log::info!("subscription {}: closed, its flow is gone", sub.id);
-        remove_webhook_sealed(lc, keys, sub).await;
+        remove_webhook_sealed(up, keys, sub).await;
     }
     let dropped = store.drop_deliveries(&sub.id).await?;
     if dropped > 0 {
@@ -75,7 +57,7 @@ pub async fn flow_gone(
 }
 
 /// Removes the subscription's LiveChat webhook with its sealed credentials (logged on failure).
-async fn remove_webhook_sealed(lc: &LiveChat, keys: &Keys, sub: &Subscription) {
+async fn remove_webhook_sealed(up: &Upstreams, keys: &Keys, sub: &Subscription) {
     let Some(webhook_id) = sub.livechat_webhook_id.as_deref() else {
         log::warn!(
             "subscription {}: its LiveChat webhook id is not known yet; nothing removed there",
@@ -86,7 +68,7 @@ async fn remove_webhook_sealed(lc: &LiveChat, keys: &Keys, sub: &Subscription) {
     let connection = ConnectionId::from_stored(sub.connection_id.clone());
     match keys.open(&seal_context(&sub.id, &connection), &sub.sealed_credentials) {
         Ok(creds) => {
-            if let Err(e) = delete_livechat_webhook(lc, &creds, webhook_id).await {
+            if let Err(e) = up.api(&creds).remove_webhook(&creds, webhook_id).await {
                 log::warn!(
                     "subscription {}: LiveChat webhook {webhook_id} could not be removed: {e}",
                     sub.id

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::ids::sha256_hex;
 use super::trigger::Trigger;
 use crate::error::ApiError;
-use crate::normalize;
+use crate::upstream::v2::normalize;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {

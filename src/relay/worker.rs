@@ -21,7 +21,7 @@ use crate::credentials::ConnectionId;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::{Delivery, Lease, Outcome, DEAD_RETENTION_MS};
-use crate::upstream::LiveChat;
+use crate::upstream::Upstreams;
 
 /// Deliveries in flight at once (at most one per subscription).
 pub const MAX_IN_FLIGHT: usize = 16;
@@ -43,7 +43,7 @@ const PURGE_EVERY_MS: i64 = 10 * 60_000;
 struct Worker {
     state: Arc<AppState>,
     client: awc::Client,
-    livechat: LiveChat,
+    upstreams: Upstreams,
     in_flight: RefCell<HashSet<String>>,
     last_purge_ms: RefCell<Option<i64>>,
 }
@@ -54,7 +54,7 @@ pub fn spawn(state: Arc<AppState>) {
         let timeout = Duration::from_millis(state.settings.delivery_timeout_ms);
         let worker = Rc::new(Worker {
             client: deliver::client(timeout, state.settings.allow_private_callbacks),
-            livechat: LiveChat::new(
+            upstreams: Upstreams::new(
                 &state.settings.livechat_url,
                 state.settings.upstream_timeout(),
             ),
@@ -277,7 +277,7 @@ impl Worker {
                     sub.id
                 );
                 if let Err(e) =
-                    flow_gone(&st.store, &self.livechat, &st.keys, &st.metrics, &sub, now).await
+                    flow_gone(&st.store, &self.upstreams, &st.keys, &st.metrics, &sub, now).await
                 {
                     log::error!("subscription {}: {e}", sub.id);
                 }

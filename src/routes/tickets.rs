@@ -1,17 +1,14 @@
 //! ListTickets, GetTicket, CreateTicket, UpdateTicket.
 
-use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
 use time::macros::format_description;
 
-use super::agents::{required, unexpected};
+use super::agents::required;
 use super::Caller;
 use crate::domain::{non_empty, one_of, Email, TicketId};
 use crate::error::ApiError;
-use crate::normalize;
-use crate::upstream::LiveChat;
+use crate::upstream::{NewTicket, TicketQuery, Upstreams};
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -25,114 +22,74 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    pub fn into_upstream(self) -> Result<Vec<(String, String)>, ApiError> {
-        let mut q = Vec::new();
-        if let Some(s) = one_of(
+    pub fn parse(self) -> Result<TicketQuery, ApiError> {
+        let status = one_of(
             "status",
             self.status,
             &["open", "pending", "solved", "spam"],
-        )? {
-            q.push(("status".into(), s));
-        }
-        if let Some(p) = non_empty(self.page) {
-            match p.parse::<u32>() {
-                Ok(n) if n >= 1 => q.push(("page".into(), n.to_string())),
+        )?;
+        let page = match non_empty(self.page) {
+            None => None,
+            Some(p) => match p.parse::<u32>() {
+                Ok(n) if n >= 1 => Some(n),
                 _ => {
                     return Err(ApiError::BadRequest(
                         "`page` must be a whole number from 1.".into(),
                     ))
                 }
+            },
+        };
+        let date = |field: &str, value: Option<String>| -> Result<Option<String>, ApiError> {
+            let Some(d) = non_empty(value) else {
+                return Ok(None);
+            };
+            let fmt = format_description!("[year]-[month]-[day]");
+            match time::Date::parse(&d, &fmt) {
+                Ok(_) => Ok(Some(d)),
+                Err(_) => Err(ApiError::BadRequest(format!(
+                    "`{field}` must be a date like 2024-05-31."
+                ))),
             }
-        }
-        for (field, value) in [("date_from", self.date_from), ("date_to", self.date_to)] {
-            if let Some(d) = non_empty(value) {
-                let fmt = format_description!("[year]-[month]-[day]");
-                if time::Date::parse(&d, &fmt).is_err() {
-                    return Err(ApiError::BadRequest(format!(
-                        "`{field}` must be a date like 2024-05-31."
-                    )));
-                }
-                q.push((field.into(), d));
-            }
-        }
-        if let Some(a) = non_empty(self.assignee) {
-            q.push(("assignee".into(), a));
-        }
-        if let Some(text) = non_empty(self.query) {
-            q.push(("query".into(), text));
-        }
-        if let Some(o) = one_of("order", self.order, &["desc", "asc"])? {
-            q.push(("order".into(), o));
-        }
-        Ok(q)
+        };
+        Ok(TicketQuery {
+            status,
+            page,
+            date_from: date("date_from", self.date_from)?,
+            date_to: date("date_to", self.date_to)?,
+            assignee: non_empty(self.assignee),
+            query: non_empty(self.query),
+            order: one_of("order", self.order, &["desc", "asc"])?,
+        })
     }
 }
 
 pub async fn list(
     caller: Caller,
-    lc: web::Data<LiveChat>,
+    up: web::Data<Upstreams>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner().into_upstream()?;
-    let body = lc
-        .call(&caller.creds, Method::GET, &["tickets"], &q, None)
+    let query = query.into_inner().parse()?;
+    let page = up
+        .api(&caller.creds)
+        .list_tickets(&caller.creds, &query)
         .await?;
     let mut res = HttpResponse::Ok();
-    // LiveChat answers `{pages, total, tickets}`; one source models a bare array.
-    let tickets = match body {
-        Value::Object(mut o) => {
-            for (key, header) in [("total", "x-total-count"), ("pages", "x-total-pages")] {
-                if let Some(n) = o.get(key).and_then(Value::as_u64) {
-                    res.insert_header((header, n.to_string()));
-                }
-            }
-            match o.remove("tickets") {
-                Some(Value::Array(t)) => t,
-                _ => return Err(unexpected("ticket list")),
-            }
+    for (n, header) in [(page.total, "x-total-count"), (page.pages, "x-total-pages")] {
+        if let Some(n) = n {
+            res.insert_header((header, n.to_string()));
         }
-        Value::Array(t) => t,
-        _ => return Err(unexpected("ticket list")),
-    };
-    let tickets: Vec<Value> = tickets.into_iter().map(normalize::ticket).collect();
-    Ok(res.json(tickets))
-}
-
-/// The one ticket in an answer that may be the bare ticket or the list envelope.
-fn pick_ticket(body: Value, id: &TicketId) -> Option<Value> {
-    match body {
-        Value::Object(mut o) if !o.contains_key("id") => match o.remove("tickets") {
-            Some(Value::Array(list)) => list
-                .into_iter()
-                .find(|t| t.get("id").and_then(Value::as_str) == Some(id.as_str())),
-            _ => None,
-        },
-        Value::Object(_) => Some(body),
-        _ => None,
     }
+    Ok(res.json(page.tickets))
 }
 
 pub async fn get(
     caller: Caller,
-    lc: web::Data<LiveChat>,
+    up: web::Data<Upstreams>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = TicketId::parse(&id)?;
-    let ticket = fetch(&lc, &caller, &id).await?;
-    Ok(HttpResponse::Ok().json(normalize::ticket(ticket)))
-}
-
-async fn fetch(lc: &LiveChat, caller: &Caller, id: &TicketId) -> Result<Value, ApiError> {
-    let body = lc
-        .call(
-            &caller.creds,
-            Method::GET,
-            &["tickets", id.as_str()],
-            &[],
-            None,
-        )
-        .await?;
-    pick_ticket(body, id).ok_or_else(|| unexpected("ticket"))
+    let ticket = up.api(&caller.creds).get_ticket(&caller.creds, &id).await?;
+    Ok(HttpResponse::Ok().json(ticket))
 }
 
 #[derive(Deserialize, Default)]
@@ -165,54 +122,46 @@ pub struct TicketBody {
 }
 
 impl TicketBody {
-    pub fn into_create(self) -> Result<Value, ApiError> {
+    pub fn into_create(self) -> Result<NewTicket, ApiError> {
         let message = non_empty(self.message).ok_or_else(|| required("message"))?;
         let requester = self.requester.unwrap_or_default();
         let mail = non_empty(requester.mail).ok_or_else(|| required("requester.mail"))?;
-        let mail = Email::parse("requester.mail", &mail)?;
-        let mut req = Map::new();
-        req.insert("mail".into(), mail.as_str().into());
-        if let Some(n) = non_empty(requester.name) {
-            req.insert("name".into(), n.into());
-        }
-        let mut out = Map::new();
-        out.insert("message".into(), message.into());
-        out.insert("requester".into(), Value::Object(req));
-        if let Some(s) = non_empty(self.subject) {
-            out.insert("subject".into(), s.into());
-        }
-        if let Some(id) = non_empty(self.assignee.and_then(|a| a.id)) {
-            let id = Email::parse("assignee.id", &id)?;
-            out.insert("assignee".into(), json!({ "id": id.as_str() }));
-        }
+        let requester_mail = Email::parse("requester.mail", &mail)?;
+        let assignee = match non_empty(self.assignee.and_then(|a| a.id)) {
+            Some(id) => Some(Email::parse("assignee.id", &id)?),
+            None => None,
+        };
         let source = self.source.unwrap_or_default();
-        let mut src = Map::new();
-        if let Some(t) = one_of("source.type", source.kind, &["chat-window", "mail", "lc2"])? {
-            src.insert("type".into(), t.into());
-        }
-        if let Some(u) = non_empty(source.url) {
-            let ok = url::Url::parse(&u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"));
+        let source_type = one_of("source.type", source.kind, &["chat-window", "mail", "lc2"])?;
+        let source_url = non_empty(source.url);
+        if let Some(u) = &source_url {
+            let ok = url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"));
             if !ok {
                 return Err(ApiError::BadRequest(
                     "`source.url` must be an http(s) URL.".into(),
                 ));
             }
-            src.insert("url".into(), u.into());
-        }
-        if !src.is_empty() {
-            out.insert("source".into(), Value::Object(src));
         }
         if self.tags.is_some() {
             return Err(ApiError::BadRequest(
                 "`tags` cannot be set when creating a ticket; use UpdateTicket afterwards.".into(),
             ));
         }
-        Ok(Value::Object(out))
+        Ok(NewTicket {
+            message,
+            requester_mail,
+            requester_name: non_empty(requester.name),
+            subject: non_empty(self.subject),
+            assignee,
+            source_type,
+            source_url,
+        })
     }
 
     /// LiveChat v2 can only replace a ticket's tag set: anything else is refused, and a
-    /// missing `tags` is refused too, since sending nothing could wipe the tags.
-    pub fn into_update(self) -> Result<Value, ApiError> {
+    /// missing `tags` is refused too, since sending nothing could wipe the tags. Answers the
+    /// cleaned, de-duplicated tag set.
+    pub fn into_update(self) -> Result<Vec<String>, ApiError> {
         let source = self.source.unwrap_or_default();
         let unsupported: Vec<&str> = [
             ("message", non_empty(self.message).is_some()),
@@ -253,57 +202,34 @@ impl TicketBody {
                 clean.push(t);
             }
         }
-        Ok(json!({ "tag": clean }))
+        Ok(clean)
     }
 }
 
 pub async fn create(
     caller: Caller,
-    lc: web::Data<LiveChat>,
+    up: web::Data<Upstreams>,
     body: web::Json<TicketBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let upstream = body.into_inner().into_create()?;
-    let ticket = lc
-        .call(
-            &caller.creds,
-            Method::POST,
-            &["tickets"],
-            &[],
-            Some(&upstream),
-        )
+    let ticket = body.into_inner().into_create()?;
+    let created = up
+        .api(&caller.creds)
+        .create_ticket(&caller.creds, &ticket)
         .await?;
-    let ticket = match ticket {
-        Value::Object(ref o) if o.contains_key("id") => ticket,
-        other => pick_first(other).ok_or_else(|| unexpected("created ticket"))?,
-    };
-    Ok(HttpResponse::Ok().json(normalize::ticket(ticket)))
-}
-
-fn pick_first(body: Value) -> Option<Value> {
-    body.get("tickets")?.as_array()?.last().cloned()
+    Ok(HttpResponse::Ok().json(created))
 }
 
 pub async fn update(
     caller: Caller,
-    lc: web::Data<LiveChat>,
+    up: web::Data<Upstreams>,
     id: web::Path<String>,
     body: web::Json<TicketBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = TicketId::parse(&id)?;
-    let upstream = body.into_inner().into_update()?;
-    let answer = lc
-        .call(
-            &caller.creds,
-            Method::PUT,
-            &["tickets", id.as_str(), "tags"],
-            &[],
-            Some(&upstream),
-        )
+    let tags = body.into_inner().into_update()?;
+    let ticket = up
+        .api(&caller.creds)
+        .replace_tags(&caller.creds, &id, &tags)
         .await?;
-    let ticket = match pick_ticket(answer, &id) {
-        Some(t) => t,
-        // The list envelope may not hold this ticket: read it back.
-        None => fetch(&lc, &caller, &id).await?,
-    };
-    Ok(HttpResponse::Ok().json(normalize::ticket(ticket)))
+    Ok(HttpResponse::Ok().json(ticket))
 }

@@ -1,10 +1,10 @@
 //! The trigger operations: subscribe (`POST /{trigger}/webhooks`) and unsubscribe
 //! (`DELETE /webhooks/{hookId}`, the subscription's `Location`).
 
-use actix_web::http::{header, Method};
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::Caller;
@@ -12,14 +12,12 @@ use crate::domain::non_empty;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::relay::callback::CallbackUrl;
-use crate::relay::cleanup::{
-    callback_context, delete_livechat_webhook, purge_closed, seal_context,
-};
+use crate::relay::cleanup::{callback_context, purge_closed, seal_context};
 use crate::relay::ids;
 use crate::relay::trigger::Trigger;
 use crate::state::AppState;
 use crate::store::{StoreError, Subscription};
-use crate::upstream::LiveChat;
+use crate::upstream::{Upstreams, WebhookRegistration};
 
 /// `WebhookRequest`: the platform puts the flow's callback in `url`.
 #[derive(Deserialize)]
@@ -46,76 +44,12 @@ fn trigger_query(req: &HttpRequest) -> (Option<String>, Vec<String>) {
     (event_type, data_types)
 }
 
-/// LiveChat's webhook id, whichever envelope it answers with: a top-level `id`, or the entry of
-/// `events[]` (or a bare array) whose `url` is ours. Only when no entry says its `url` is the
-/// last entry taken: a list of other webhooks must never lend us one of theirs (unsubscribing
-/// would then remove another flow's webhook).
-pub fn find_webhook_id(answer: &Value, our_url: &str) -> Option<String> {
-    let id_of = |v: &Value| match v.get("id") {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    if let Some(id) = id_of(answer) {
-        return Some(id);
-    }
-    let entries = answer.get("events").unwrap_or(answer).as_array()?;
-    if let Some(ours) = entries
-        .iter()
-        .find(|e| e.get("url").and_then(Value::as_str) == Some(our_url))
-    {
-        return id_of(ours);
-    }
-    if entries.iter().any(|e| e.get("url").is_some()) {
-        return None;
-    }
-    entries.last().and_then(id_of)
-}
-
-/// Registers the webhook at LiveChat and finds its id (in the answer, else in LiveChat's list,
-/// matched by URL only).
-async fn register_webhook(
-    lc: &LiveChat,
-    caller: &Caller,
-    registration: &Value,
-    intake: &str,
-) -> Result<String, ApiError> {
-    let answer = lc
-        .call(
-            &caller.creds,
-            Method::POST,
-            &["webhooks"],
-            &[],
-            Some(registration),
-        )
-        .await?;
-    if let Some(w) = find_webhook_id(&answer, intake) {
-        return Ok(w);
-    }
-    // Look for it in the list before giving up, so it does not stay behind unknown.
-    let listed = lc
-        .call(&caller.creds, Method::GET, &["webhooks"], &[], None)
-        .await?;
-    listed
-        .get("events")
-        .unwrap_or(&listed)
-        .as_array()
-        .and_then(|l| {
-            l.iter()
-                .find(|e| e.get("url").and_then(Value::as_str) == Some(intake))
-        })
-        .and_then(|e| find_webhook_id(e, intake))
-        .ok_or_else(|| {
-            ApiError::BadGateway("LiveChat registered the webhook but did not say its id.".into())
-        })
-}
-
 pub async fn subscribe(
     trigger: Trigger,
     req: HttpRequest,
     caller: Caller,
     state: web::Data<AppState>,
-    lc: web::Data<LiveChat>,
+    up: web::Data<Upstreams>,
     body: web::Json<SubscribeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (event_type, data_types) = trigger_query(&req);
@@ -127,8 +61,12 @@ pub async fn subscribe(
     let id = ids::subscription_id();
     let token = ids::token();
     let intake = state.public(&format!("livechat/events/{id}/{token}"));
-    let registration =
-        json!({"event_type": trigger.event_type(), "data_types": data_types, "url": intake});
+    let registration = WebhookRegistration {
+        trigger,
+        data_types: &data_types,
+        url: &intake,
+    };
+    let lc = up.api(&caller.creds);
 
     // The row goes in first (its webhook id still unknown), so an event LiveChat fires as soon
     // as the webhook exists finds it at the intake.
@@ -167,7 +105,7 @@ pub async fn subscribe(
             }
         }
     };
-    let webhook_id = match register_webhook(&lc, &caller, &registration, &intake).await {
+    let webhook_id = match lc.register_webhook(&caller.creds, &registration).await {
         Ok(w) => w,
         Err(e) => {
             forget(&format!("LiveChat did not register the webhook ({e})")).await;
@@ -176,7 +114,7 @@ pub async fn subscribe(
     };
     let set = state.store.set_webhook_id(&id, &webhook_id).await;
     if !matches!(set, Ok(true)) {
-        if let Err(cleanup) = delete_livechat_webhook(&lc, &caller.creds, &webhook_id).await {
+        if let Err(cleanup) = lc.remove_webhook(&caller.creds, &webhook_id).await {
             log::warn!(
                 "LiveChat webhook {webhook_id} stays behind after a failed subscribe: {cleanup}"
             );
@@ -209,7 +147,7 @@ pub async fn unsubscribe(
     path: web::Path<String>,
     caller: Caller,
     state: web::Data<AppState>,
-    lc: web::Data<LiveChat>,
+    up: web::Data<Upstreams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let not_found = || ApiError::NotFound("No such subscription.".into());
@@ -233,7 +171,8 @@ pub async fn unsubscribe(
     }
     match sub.livechat_webhook_id.as_deref() {
         Some(webhook_id) => {
-            if let Err(e) = delete_livechat_webhook(&lc, &caller.creds, webhook_id).await {
+            let lc = up.api(&caller.creds);
+            if let Err(e) = lc.remove_webhook(&caller.creds, webhook_id).await {
                 Metrics::inc(&state.metrics.upstream_errors);
                 log::warn!(
                     "subscription {id}: LiveChat webhook {webhook_id} could not be removed ({e}); closing the subscription anyway"
@@ -257,32 +196,4 @@ pub async fn unsubscribe(
     );
     purge_closed(&state.store).await;
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_webhook_ids_in_every_envelope() {
-        let ours = "https://gw/livechat/events/a/b";
-        assert_eq!(
-            find_webhook_id(&json!({"id": "top"}), ours).as_deref(),
-            Some("top")
-        );
-        let list = json!({"events": [{"id": "1", "url": ours}, {"id": "2", "url": "x"}]});
-        assert_eq!(find_webhook_id(&list, ours).as_deref(), Some("1"));
-        // Other webhooks' entries never stand in for ours.
-        let other = json!({"events": [{"id": "1", "url": "y"}, {"id": "2", "url": "x"}]});
-        assert_eq!(find_webhook_id(&other, ours), None);
-        let mixed = json!({"events": [{"id": "1", "url": "y"}, {"id": "2"}]});
-        assert_eq!(find_webhook_id(&mixed, ours), None);
-        let bare = json!({"events": [{"id": "1"}, {"id": "2"}]});
-        assert_eq!(find_webhook_id(&bare, ours).as_deref(), Some("2"));
-        assert_eq!(
-            find_webhook_id(&json!([{"id": 7}]), ours).as_deref(),
-            Some("7")
-        );
-        assert_eq!(find_webhook_id(&json!({"result": "ok"}), ours), None);
-    }
 }

@@ -1,68 +1,9 @@
-//! LiveChat answers in several shapes (livechat-v2.md marks them UNCERTAIN); flows see one.
+//! LiveChat v2 answers in several shapes (livechat-v2.md marks them UNCERTAIN); flows see one.
 //! Date-times become RFC 3339 UTC with milliseconds, groups become `{id, name}` objects.
 
 use serde_json::{Map, Value};
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime};
 
-/// Formats unix milliseconds as `yyyy-MM-ddTHH:mm:ss.fffZ`.
-pub fn format_ms(ms: i64) -> Option<String> {
-    let t = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).ok()?;
-    let f =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    t.format(&f).ok()
-}
-
-/// Any date LiveChat sends (unix seconds or ms as number or string, ISO 8601) as unix ms.
-/// `0` means "never" in LiveChat's answers and yields `None`.
-pub fn parse_ms(v: &Value) -> Option<i64> {
-    let from_number = |n: f64| -> Option<i64> {
-        if !n.is_finite() || n <= 0.0 {
-            return None;
-        }
-        // Seconds until the year 5138; anything larger is already milliseconds.
-        Some(if n < 1e11 {
-            (n * 1000.0).round() as i64
-        } else {
-            n.round() as i64
-        })
-    };
-    match v {
-        Value::Number(n) => from_number(n.as_f64()?),
-        Value::String(s) => {
-            let s = s.trim();
-            if let Ok(n) = s.parse::<f64>() {
-                return from_number(n);
-            }
-            if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-                return Some((t.unix_timestamp_nanos() / 1_000_000) as i64);
-            }
-            let naive =
-                format_description!("[year]-[month]-[day][first [T][ ]][hour]:[minute]:[second]");
-            PrimitiveDateTime::parse(s, &naive)
-                .ok()
-                .map(|t| (t.assume_utc().unix_timestamp_nanos() / 1_000_000) as i64)
-        }
-        _ => None,
-    }
-}
-
-/// Rewrites `obj[key]` as an RFC 3339 date-time; removes it when it is "never" or unreadable.
-pub fn date_field(obj: &mut Map<String, Value>, key: &str) {
-    let Some(v) = obj.get(key) else { return };
-    match parse_ms(v).and_then(format_ms) {
-        Some(s) => {
-            obj.insert(key.to_string(), Value::String(s));
-        }
-        None => {
-            if !(v.is_null() || v == &Value::from(0) || v == &Value::from("0")) {
-                log::warn!("dropping unreadable date-time in field `{key}`");
-            }
-            obj.remove(key);
-        }
-    }
-}
+use crate::dates::{date_field, format_ms, parse_ms};
 
 /// `n` → `{"id": n}`; objects stay; anything else is dropped.
 pub fn group(v: Value) -> Option<Value> {
@@ -176,28 +117,6 @@ pub fn chat(mut v: Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn dates_from_every_shape() {
-        let want = "2013-11-18T15:26:42.000Z";
-        for v in [
-            json!(1384788402),
-            json!("1384788402"),
-            json!(1384788402000i64),
-            json!("2013-11-18T15:26:42Z"),
-            json!("2013-11-18T16:26:42+01:00"),
-            json!("2013-11-18 15:26:42"),
-        ] {
-            assert_eq!(
-                parse_ms(&v).and_then(format_ms).as_deref(),
-                Some(want),
-                "{v}"
-            );
-        }
-        assert_eq!(parse_ms(&json!(0)), None);
-        assert_eq!(parse_ms(&json!("soon")), None);
-        assert_eq!(format_ms(1_500).unwrap(), "1970-01-01T00:00:01.500Z");
-    }
 
     #[test]
     fn ticket_is_normalised() {

@@ -1,0 +1,66 @@
+//! The parsed inputs of the typed capabilities. Handlers build them from the connector's
+//! requests (so every 400 of the contract happens before anything goes upstream); each
+//! generation turns them into its own wire format.
+
+use secrecy::SecretString;
+use serde_json::Value;
+
+use crate::domain::Email;
+use crate::relay::trigger::Trigger;
+
+/// `CreateAgent_Request`, checked. No `Debug`: it holds the new agent's password.
+pub struct NewAgent {
+    pub login: Email,
+    pub name: String,
+    /// `accepting chats` or `not accepting chats`.
+    pub login_status: Option<String>,
+    pub job_title: Option<String>,
+    /// `administrator` or `normal`.
+    pub permission: Option<String>,
+    pub password: Option<SecretString>,
+    /// 1..=1000 (a generation may allow less).
+    pub max_chats_count: Option<i64>,
+}
+
+/// `ListTickets`' query, checked; dates are `YYYY-MM-DD`.
+#[derive(Debug, Default, Clone)]
+pub struct TicketQuery {
+    /// `open`, `pending`, `solved` or `spam`.
+    pub status: Option<String>,
+    pub page: Option<u32>,
+    pub date_from: Option<String>,
+    pub date_to: Option<String>,
+    pub assignee: Option<String>,
+    pub query: Option<String>,
+    /// `desc` or `asc`.
+    pub order: Option<String>,
+}
+
+/// One page of tickets with the totals LiveChat gave, if any.
+#[derive(Debug, Default)]
+pub struct TicketPage {
+    pub tickets: Vec<Value>,
+    pub total: Option<u64>,
+    pub pages: Option<u64>,
+}
+
+/// `CreateTicket_Request`, checked.
+pub struct NewTicket {
+    pub message: String,
+    pub requester_mail: Email,
+    pub requester_name: Option<String>,
+    pub subject: Option<String>,
+    pub assignee: Option<Email>,
+    /// `chat-window`, `mail` or `lc2`.
+    pub source_type: Option<String>,
+    /// An http(s) URL.
+    pub source_url: Option<String>,
+}
+
+/// A trigger's webhook: which event, which parts of it, and the gateway URL it goes to.
+#[derive(Debug)]
+pub struct WebhookRegistration<'a> {
+    pub trigger: Trigger,
+    pub data_types: &'a [String],
+    pub url: &'a str,
+}
