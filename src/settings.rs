@@ -106,6 +106,20 @@ pub struct Settings {
         default_value = "https://api.livechatinc.com"
     )]
     pub livechat_url: Url,
+    /// Which LiveChat API generation serves a connection: `auto` picks v3 (Configuration API
+    /// v3.6 + HelpDesk API v1) for a UUID username (an account ID) and v2 for a login e-mail.
+    #[arg(long, env = "GATEWAY_LIVECHAT_API", value_enum, default_value_t = ApiChoice::Auto)]
+    pub livechat_api: ApiChoice,
+    /// HelpDesk API base URL (tickets on LiveChat API v3).
+    #[arg(
+        long,
+        env = "GATEWAY_HELPDESK_URL",
+        default_value = "https://api.helpdesk.com"
+    )]
+    pub helpdesk_url: Url,
+    /// The Developer Console application (Client ID) that owns the gateway's v3 webhooks.
+    #[arg(long, env = "GATEWAY_LIVECHAT_CLIENT_ID")]
+    pub livechat_client_id: Option<String>,
     #[command(flatten)]
     pub store: StoreSettings,
     /// A Redis shared by all replicas for the throttle.
@@ -140,13 +154,24 @@ pub struct Settings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule(pub Vec<Duration>);
 
+/// `GATEWAY_LIVECHAT_API`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApiChoice {
+    Auto,
+    V2,
+    V3,
+}
+
 impl Settings {
     /// Defaults for tests: port 0, a throwaway SQLite file, private callbacks allowed.
     pub fn for_tests(livechat_url: Url, database_url: String) -> Self {
         Self {
             listen: "127.0.0.1:0".into(),
             public_url: None,
+            helpdesk_url: livechat_url.clone(),
             livechat_url,
+            livechat_api: ApiChoice::Auto,
+            livechat_client_id: Some("gateway-test-client".into()),
             store: StoreSettings {
                 database_url,
                 secret: Some(SecretString::from("test-secret-0123456789abcdef0123456789")),

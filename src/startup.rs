@@ -24,6 +24,7 @@ use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::throttle::Throttle;
+use crate::upstream::notices::Notices;
 use crate::upstream::Upstreams;
 use crate::{openapi, sandbox, secret};
 
@@ -79,6 +80,7 @@ impl Application {
                 clock.clone(),
             ),
             public_url: public_url.clone(),
+            upstream_notices: Arc::new(Notices::new(clock.clone())),
             clock,
             metrics: Metrics::default(),
             sandbox: sandbox.as_ref().map(|s| s.fake.clone()),
@@ -185,15 +187,16 @@ pub fn configure_intake(cfg: &mut web::ServiceConfig) {
 }
 
 fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxError> {
-    let livechat_url = state.settings.livechat_url.clone();
-    let timeout = state.settings.upstream_timeout();
     let workers = state.settings.workers.unwrap_or(2).max(1);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, json_405))
             .wrap(from_fn(crate::telemetry::access_log))
             .app_data(state.clone())
-            .app_data(web::Data::new(Upstreams::new(&livechat_url, timeout)))
+            .app_data(web::Data::new(Upstreams::new(
+                &state.settings,
+                state.upstream_notices.clone(),
+            )))
             .app_data(
                 web::JsonConfig::default()
                     .limit(MAX_BODY)

@@ -1,5 +1,7 @@
 //! What every worker shares.
 
+use std::sync::Arc;
+
 use url::Url;
 
 use crate::clock::SharedClock;
@@ -10,6 +12,7 @@ use crate::relay::Relay;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::throttle::Throttle;
+use crate::upstream::notices::Notices;
 
 pub struct AppState {
     pub settings: Settings,
@@ -25,6 +28,8 @@ pub struct AppState {
     pub store: Store,
     /// Wakes the delivery worker.
     pub relay: Relay,
+    /// Retirement notices (`Legacy`, `Deprecation`) seen in LiveChat's answers.
+    pub upstream_notices: Arc<Notices>,
 }
 
 impl AppState {

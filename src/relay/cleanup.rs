@@ -68,7 +68,7 @@ async fn remove_webhook_sealed(up: &Upstreams, keys: &Keys, sub: &Subscription) 
     let connection = ConnectionId::from_stored(sub.connection_id.clone());
     match keys.open(&seal_context(&sub.id, &connection), &sub.sealed_credentials) {
         Ok(creds) => {
-            if let Err(e) = up.api(&creds).remove_webhook(&creds, webhook_id).await {
+            if let Err(e) = up.remove_webhook(&creds, webhook_id).await {
                 log::warn!(
                     "subscription {}: LiveChat webhook {webhook_id} could not be removed: {e}",
                     sub.id

@@ -54,10 +54,7 @@ pub fn spawn(state: Arc<AppState>) {
         let timeout = Duration::from_millis(state.settings.delivery_timeout_ms);
         let worker = Rc::new(Worker {
             client: deliver::client(timeout, state.settings.allow_private_callbacks),
-            upstreams: Upstreams::new(
-                &state.settings.livechat_url,
-                state.settings.upstream_timeout(),
-            ),
+            upstreams: Upstreams::new(&state.settings, state.upstream_notices.clone()),
             state,
             in_flight: RefCell::new(HashSet::new()),
             last_purge_ms: RefCell::new(None),

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::upstream::{NewAgent, Upstreams};
 
 pub async fn list(caller: Caller, up: web::Data<Upstreams>) -> Result<HttpResponse, ApiError> {
-    let agents = up.api(&caller.creds).list_agents(&caller.creds).await?;
+    let agents = up.api(&caller.creds)?.list_agents(&caller.creds).await?;
     Ok(HttpResponse::Ok().json(agents))
 }
 
@@ -74,7 +74,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let agent = body.into_inner().parse()?;
     let created = up
-        .api(&caller.creds)
+        .api(&caller.creds)?
         .create_agent(&caller.creds, &agent)
         .await?;
     Ok(HttpResponse::Ok().json(created))
@@ -87,7 +87,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let login = Email::parse("login", &login)?;
     let answer = up
-        .api(&caller.creds)
+        .api(&caller.creds)?
         .delete_agent(&caller.creds, &login)
         .await?;
     Ok(HttpResponse::Ok().json(answer))

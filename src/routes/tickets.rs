@@ -70,7 +70,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner().parse()?;
     let page = up
-        .api(&caller.creds)
+        .api(&caller.creds)?
         .list_tickets(&caller.creds, &query)
         .await?;
     let mut res = HttpResponse::Ok();
@@ -88,7 +88,10 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = TicketId::parse(&id)?;
-    let ticket = up.api(&caller.creds).get_ticket(&caller.creds, &id).await?;
+    let ticket = up
+        .api(&caller.creds)?
+        .get_ticket(&caller.creds, &id)
+        .await?;
     Ok(HttpResponse::Ok().json(ticket))
 }
 
@@ -213,7 +216,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let ticket = body.into_inner().into_create()?;
     let created = up
-        .api(&caller.creds)
+        .api(&caller.creds)?
         .create_ticket(&caller.creds, &ticket)
         .await?;
     Ok(HttpResponse::Ok().json(created))
@@ -228,7 +231,7 @@ pub async fn update(
     let id = TicketId::parse(&id)?;
     let tags = body.into_inner().into_update()?;
     let ticket = up
-        .api(&caller.creds)
+        .api(&caller.creds)?
         .replace_tags(&caller.creds, &id, &tags)
         .await?;
     Ok(HttpResponse::Ok().json(ticket))

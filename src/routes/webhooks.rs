@@ -66,7 +66,7 @@ pub async fn subscribe(
         data_types: &data_types,
         url: &intake,
     };
-    let lc = up.api(&caller.creds);
+    let lc = up.api(&caller.creds)?;
 
     // The row goes in first (its webhook id still unknown), so an event LiveChat fires as soon
     // as the webhook exists finds it at the intake.
@@ -171,8 +171,7 @@ pub async fn unsubscribe(
     }
     match sub.livechat_webhook_id.as_deref() {
         Some(webhook_id) => {
-            let lc = up.api(&caller.creds);
-            if let Err(e) = lc.remove_webhook(&caller.creds, webhook_id).await {
+            if let Err(e) = up.remove_webhook(&caller.creds, webhook_id).await {
                 Metrics::inc(&state.metrics.upstream_errors);
                 log::warn!(
                     "subscription {id}: LiveChat webhook {webhook_id} could not be removed ({e}); closing the subscription anyway"

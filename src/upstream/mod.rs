@@ -3,19 +3,23 @@
 //! that owns its paths, envelopes, error shapes and normalisation. [`Upstreams`] picks the one
 //! that serves a caller.
 
+pub mod generation;
+pub mod notices;
 pub mod transport;
 pub mod types;
 pub mod v2;
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use url::Url;
 
 use crate::credentials::Credentials;
 use crate::domain::{Email, TicketId};
 use crate::error::ApiError;
+use crate::settings::{ApiChoice, Settings};
+pub use generation::Generation;
+use notices::Notices;
 pub use types::{NewAgent, NewTicket, TicketPage, TicketQuery, WebhookRegistration};
 
 /// What the connector needs from LiveChat, in the contract's shapes (agents and tickets as the
@@ -59,18 +63,44 @@ pub trait LiveChatApi {
 
 /// Every generation the gateway can talk to, built once per worker.
 pub struct Upstreams {
+    choice: ApiChoice,
     v2: v2::LiveChatV2,
 }
 
 impl Upstreams {
-    pub fn new(livechat_url: &Url, timeout: Duration) -> Self {
+    pub fn new(settings: &Settings, notices: Arc<Notices>) -> Self {
+        let transport = transport::Transport::new(settings.upstream_timeout(), notices);
         Self {
-            v2: v2::LiveChatV2::new(livechat_url, transport::Transport::new(timeout)),
+            choice: settings.livechat_api,
+            v2: v2::LiveChatV2::new(&settings.livechat_url, transport),
         }
     }
 
+    pub fn generation(&self, creds: &Credentials) -> Generation {
+        Generation::for_login(self.choice, &creds.login)
+    }
+
     /// The generation that serves this caller.
-    pub fn api(&self, _creds: &Credentials) -> &dyn LiveChatApi {
-        &self.v2
+    pub fn api(&self, creds: &Credentials) -> Result<&dyn LiveChatApi, ApiError> {
+        match self.generation(creds) {
+            Generation::V2 => Ok(&self.v2),
+            Generation::V3 if !generation::is_uuid(&creds.login) => {
+                Err(ApiError::Unauthorized(
+                    "LiveChat API v3 takes your account ID (a UUID, shown beside your personal access token in the Developer Console) as the username, not your login e-mail.".into(),
+                ))
+            }
+            Generation::V3 => Err(ApiError::Unavailable(
+                "LiveChat API v3 connections are not supported by this gateway yet; use a login e-mail and API key (v2).".into(),
+            )),
+        }
+    }
+
+    /// Removes a trigger's webhook with the generation that serves `creds`.
+    pub async fn remove_webhook(
+        &self,
+        creds: &Credentials,
+        webhook_id: &str,
+    ) -> Result<(), ApiError> {
+        self.api(creds)?.remove_webhook(creds, webhook_id).await
     }
 }

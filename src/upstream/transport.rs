@@ -2,6 +2,7 @@
 //! redirects, a `User-Agent`, the caller's Basic pair marked sensitive, one deadline from connect
 //! to last byte, and a bounded body. What an answer *means* is each generation's business.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -10,6 +11,7 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 use url::Url;
 
+use super::notices::Notices;
 use crate::credentials::Credentials;
 use crate::error::ApiError;
 
@@ -21,6 +23,8 @@ pub const USER_AGENT: &str = concat!("livechat-gateway/", env!("CARGO_PKG_VERSIO
 
 /// One request, before it is sent.
 pub struct Request<'a> {
+    /// Which API it goes to, for logs and retirement notices (`"v2"`, `"helpdesk v1"`).
+    pub api: &'static str,
     pub method: Method,
     pub url: Url,
     pub query: &'a [(String, String)],
@@ -45,10 +49,11 @@ impl Answer {
 pub struct Transport {
     client: awc::Client,
     timeout: Duration,
+    notices: Arc<Notices>,
 }
 
 impl Transport {
-    pub fn new(timeout: Duration) -> Self {
+    pub fn new(timeout: Duration, notices: Arc<Notices>) -> Self {
         // No redirects: following one could hand the caller's Basic pair to another host.
         let client = awc::Client::builder()
             .disable_redirects()
@@ -56,7 +61,11 @@ impl Transport {
             .connector(awc::Connector::new().timeout(timeout))
             .add_default_header((header::USER_AGENT, USER_AGENT))
             .finish();
-        Self { client, timeout }
+        Self {
+            client,
+            timeout,
+            notices,
+        }
     }
 
     /// Sends `req` with the caller's Basic pair and reads the whole answer.
@@ -93,16 +102,18 @@ impl Transport {
         let outcome = tokio::time::timeout(self.timeout, exchange)
             .await
             .unwrap_or_else(|_| Err(timeout_error(self.timeout)));
-        let method = &req.method;
-        let path = req.url.path();
+        let (api, method, path) = (req.api, &req.method, req.url.path());
         match &outcome {
-            Ok(a) => log::debug!(
-                "upstream {method} {path} -> {} in {:?}",
-                a.status.as_u16(),
-                started.elapsed()
-            ),
+            Ok(a) => {
+                log::debug!(
+                    "upstream {api} {method} {path} -> {} in {:?}",
+                    a.status.as_u16(),
+                    started.elapsed()
+                );
+                self.notices.observe(api, &a.headers);
+            }
             Err(e) => log::warn!(
-                "upstream {method} {path} failed after {:?}: {e}",
+                "upstream {api} {method} {path} failed after {:?}: {e}",
                 started.elapsed()
             ),
         }

@@ -43,6 +43,7 @@ impl LiveChatV2 {
         body: Option<&Value>,
     ) -> Result<Value, ApiError> {
         let request = Request {
+            api: "v2",
             method,
             url: join(&self.base, segments),
             query,
