@@ -9,7 +9,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use crate::metrics::Metrics;
+use crate::openapi::operations::OPERATIONS;
 use crate::state::AppState;
 
 pub fn init() {
@@ -71,25 +71,69 @@ pub async fn access_log(
         .filter(|v| safe_id(v).is_some())
         .cloned();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let mut res = next.call(req).await?;
+    let operation = operation_of(req.method().as_str(), req.match_pattern().as_deref());
+    let scope = CallScope {
+        operation,
+        state: state.clone(),
+    };
+    let mut res = CALL.scope(scope, next.call(req)).await?;
     if let Some(v) = echo {
         res.headers_mut()
             .insert(HeaderName::from_static(CLIENT_REQUEST_ID), v);
     }
     let status = res.status();
     if let Some(state) = state {
-        Metrics::inc(&state.metrics.requests);
-        if status.is_client_error() {
-            Metrics::inc(&state.metrics.responses_4xx);
-        } else if status.is_server_error() {
-            Metrics::inc(&state.metrics.responses_5xx);
-        }
+        state
+            .metrics
+            .call(operation, status.as_u16(), started.elapsed());
     }
     log::info!(
-        "{method} {path} {} {}ms {}",
+        "{method} {path} {operation} {} {}ms {}",
         status.as_u16(),
         started.elapsed().as_millis(),
         ids.join(" ")
     );
     Ok(res)
+}
+
+/// What an upstream call made while answering a call needs to be counted under its operation.
+struct CallScope {
+    operation: &'static str,
+    state: Option<web::Data<AppState>>,
+}
+
+tokio::task_local! {
+    static CALL: CallScope;
+}
+
+/// Counts one LiveChat call under the operation being answered. Calls the delivery worker
+/// makes (removing a gone flow's webhook) are outside any call and are not counted.
+pub fn upstream_observed(status: Option<u16>, took: std::time::Duration) {
+    let _ = CALL.try_with(|c| {
+        if let Some(state) = &c.state {
+            state.metrics.upstream(c.operation, status, took);
+        }
+    });
+}
+
+/// The operation id of a connector route, else a fixed name for the route: a bounded label.
+pub fn operation_of(method: &str, pattern: Option<&str>) -> &'static str {
+    let Some(pattern) = pattern else {
+        return "unmatched";
+    };
+    if let Some(op) = OPERATIONS
+        .iter()
+        .find(|op| op.path == pattern && op.method == method)
+    {
+        return op.id;
+    }
+    match pattern {
+        "/livechat/events/{hookId}/{token}" => "intake",
+        "/sandbox/events/{event_type}" => "sandboxEvent",
+        "/healthz" => "healthz",
+        "/readyz" => "readyz",
+        "/metrics" => "metrics",
+        _ if OPERATIONS.iter().any(|op| op.path == pattern) => "methodNotAllowed",
+        _ => "other",
+    }
 }

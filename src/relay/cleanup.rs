@@ -38,15 +38,13 @@ pub async fn flow_gone(
     now_ms: i64,
 ) -> Result<(), StoreError> {
     if store.close_subscription(&sub.id, now_ms).await? {
-        Metrics::inc(&metrics.subscriptions_closed);
+        metrics.subscription_closed();
         log::info!("subscription {}: closed, its flow is gone", sub.id);
         remove_webhook_sealed(up, keys, sub).await;
     }
     let dropped = store.drop_deliveries(&sub.id).await?;
     if dropped > 0 {
-        metrics
-            .deliveries_dropped
-            .fetch_add(dropped, std::sync::atomic::Ordering::Relaxed);
+        metrics.notifications_dropped(dropped);
         log::warn!(
             "subscription {}: {dropped} undelivered notification(s) dropped, the flow is gone",
             sub.id

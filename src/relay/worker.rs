@@ -18,7 +18,7 @@ use super::cleanup::{callback_context, flow_gone, purge_closed};
 use super::deliver::{self, Attempt};
 use super::{ids, retry};
 use crate::credentials::ConnectionId;
-use crate::metrics::Metrics;
+use crate::metrics::DeliveryOutcome;
 use crate::state::AppState;
 use crate::store::{Delivery, Lease, Outcome, DEAD_RETENTION_MS};
 use crate::upstream::Upstreams;
@@ -71,6 +71,9 @@ impl Worker {
             self.purge().await;
             let wait = self.wait().await;
             relay.polled();
+            self.state
+                .metrics
+                .worker_heartbeat(self.state.clock.now_ms());
             tokio::select! {
                 _ = relay.woken() => {}
                 _ = tokio::time::sleep(wait) => {}
@@ -166,10 +169,7 @@ impl Worker {
         match store.purge_dead(now - DEAD_RETENTION_MS).await {
             Ok(0) => {}
             Ok(n) => {
-                self.state
-                    .metrics
-                    .deliveries_expired
-                    .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                self.state.metrics.dead_expired(n);
                 log::warn!(
                     "delivery worker: {n} dead deliveries older than {} days purged",
                     DEAD_RETENTION_MS / 86_400_000
@@ -189,7 +189,7 @@ impl Worker {
             match st.store.record(d.id, token, outcome, now).await {
                 Ok(true) => return,
                 Ok(false) => {
-                    Metrics::inc(&st.metrics.lease_lost);
+                    st.metrics.lease_lost();
                     log::warn!(
                         "delivery {}: outcome not recorded, its lease passed on (claimed again \
                          or replayed) during the attempt",
@@ -258,7 +258,8 @@ impl Worker {
         let now = st.clock.now_ms();
         let outcome = match result {
             Attempt::Delivered(status) => {
-                Metrics::inc(&st.metrics.deliveries_ok);
+                st.metrics.delivery(DeliveryOutcome::Delivered);
+                st.metrics.delivery_latency_ms(now - d.created_ms);
                 log::info!(
                     "delivery {} to {}subscription {} accepted (HTTP {status})",
                     d.id,
@@ -268,7 +269,7 @@ impl Worker {
                 Outcome::Delivered { at_ms: now }
             }
             Attempt::Gone(status) => {
-                Metrics::inc(&st.metrics.deliveries_failed);
+                st.metrics.delivery(DeliveryOutcome::Gone);
                 log::info!(
                     "subscription {}: callback answered HTTP {status}; the flow is gone",
                     sub.id
@@ -285,7 +286,6 @@ impl Worker {
                 error,
                 retry_after_ms,
             } => {
-                Metrics::inc(&st.metrics.deliveries_failed);
                 let attempts = d.attempts.saturating_add(1);
                 match retry::next_attempt_ms(
                     &st.settings.retry_schedule,
@@ -294,6 +294,7 @@ impl Worker {
                     retry_after_ms,
                 ) {
                     Some(next_attempt_ms) => {
+                        st.metrics.delivery(DeliveryOutcome::Retry);
                         log::info!(
                             "delivery {} attempt {attempts} failed: {error}; next in {} ms",
                             d.id,
@@ -307,7 +308,7 @@ impl Worker {
                         }
                     }
                     None => {
-                        Metrics::inc(&st.metrics.deliveries_dead);
+                        st.metrics.delivery(DeliveryOutcome::Dead);
                         log::warn!(
                             "delivery {} is dead after {attempts} attempts: {error}",
                             d.id

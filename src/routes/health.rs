@@ -5,8 +5,8 @@ use std::time::Duration;
 use actix_web::{web, HttpResponse, ResponseError};
 
 use crate::error::ApiError;
+use crate::metrics::{self, StoreGauges};
 use crate::state::AppState;
-use crate::store::Counts;
 
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
@@ -30,38 +30,21 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let tracked = state.throttle.tracked_connections() as i64;
-    // A store that does not answer shows as -1 rather than failing the scrape.
+    let m = &state.metrics;
+    m.set_throttle_connections(state.throttle.tracked_connections() as u64);
+    // A store that does not answer shows as store_up 0 (and -1 counts) rather than failing
+    // the scrape.
     let counts = match tokio::time::timeout(STORE_PING_TIMEOUT, state.store.counts()).await {
-        Ok(Ok(c)) => c,
-        _ => Counts {
-            subscriptions: -1,
-            pending: -1,
-            dead: -1,
-        },
+        Ok(Ok(c)) => Some(StoreGauges {
+            subscriptions: c.subscriptions,
+            pending: c.pending,
+            dead: c.dead,
+            oldest_pending_ms: c.oldest_pending_ms,
+        }),
+        _ => None,
     };
+    m.set_store(counts, state.clock.now_ms());
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(&[
-            (
-                "livechat_gateway_throttle_connections",
-                "Connections with throttle state",
-                tracked,
-            ),
-            (
-                "livechat_gateway_subscriptions",
-                "Trigger subscriptions in the store",
-                counts.subscriptions,
-            ),
-            (
-                "livechat_gateway_deliveries_pending",
-                "Notifications waiting for delivery",
-                counts.pending,
-            ),
-            (
-                "livechat_gateway_deliveries_dead",
-                "Notifications that exhausted their retries",
-                counts.dead,
-            ),
-        ]))
+        .content_type(metrics::CONTENT_TYPE)
+        .body(m.render())
 }

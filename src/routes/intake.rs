@@ -3,13 +3,13 @@
 //! committed to the store before the 200 goes back.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use super::webhooks::store_error;
 use crate::error::ApiError;
-use crate::metrics::Metrics;
+use crate::metrics::IntakeOutcome;
 use crate::relay::trigger::Trigger;
 use crate::relay::{event, ids, retry};
 use crate::state::AppState;
@@ -56,18 +56,42 @@ pub async fn receive(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, token) = path.into_inner();
-    let sub = if ids::plausible_id(&id) {
-        state.store.subscription(&id).await.map_err(store_error)?
+    let answer = accept(&req, &id, &token, payload, &state).await;
+    match &answer {
+        Ok(IntakeOutcome::Accepted) => state.relay.wake(),
+        Ok(_) => {}
+        Err(e) if e.status_code().is_client_error() => state.metrics.intake(IntakeOutcome::Refused),
+        Err(_) => state.metrics.intake(IntakeOutcome::Failed),
+    }
+    let outcome = answer?;
+    state.metrics.intake(outcome);
+    let status = match outcome {
+        IntakeOutcome::Duplicate => "duplicate",
+        _ => "accepted",
+    };
+    Ok(HttpResponse::Ok().json(json!({ "status": status })))
+}
+
+/// Checks the hook and its token, then stores the event (once).
+async fn accept(
+    req: &HttpRequest,
+    id: &str,
+    token: &str,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<IntakeOutcome, ApiError> {
+    let sub = if ids::plausible_id(id) {
+        state.store.subscription(id).await.map_err(store_error)?
     } else {
         None
     };
     let sub = match sub {
         // A closed (unsubscribed) subscription takes no new events. One whose LiveChat webhook
         // id is still being stored does.
-        Some(s) if ids::token_matches(&token, &s.token_sha256) && s.is_open() => s,
+        Some(s) if ids::token_matches(token, &s.token_sha256) && s.is_open() => s,
         _ => return Err(ApiError::NotFound("No such webhook.".into())),
     };
-    let body = read_limited(&req, payload).await?;
+    let body = read_limited(req, payload).await?;
     let raw: Value = serde_json::from_slice(&body)
         .map_err(|_| ApiError::BadRequest("The webhook body must be JSON.".into()))?;
     let trigger = Trigger::from_event_type(&sub.event_type).ok_or_else(|| {
@@ -91,16 +115,13 @@ pub async fn receive(
         .insert_delivery(&delivery, now)
         .await
         .map_err(store_error)?;
-    if fresh {
-        Metrics::inc(&state.metrics.events_received);
-        state.relay.wake();
-    } else {
-        Metrics::inc(&state.metrics.events_duplicate);
+    if !fresh {
         log::info!(
             "subscription {}: event {} already received",
             sub.id,
             note.event_unique_id
         );
+        return Ok(IntakeOutcome::Duplicate);
     }
-    Ok(HttpResponse::Ok().json(json!({"status": if fresh { "accepted" } else { "duplicate" }})))
+    Ok(IntakeOutcome::Accepted)
 }

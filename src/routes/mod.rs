@@ -17,7 +17,6 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 
 use crate::credentials::{ConnectionId, Credentials};
 use crate::error::ApiError;
-use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::throttle::{ratelimit_header, Decision};
 
@@ -66,7 +65,7 @@ pub async fn connector_guard(
     let creds = match Credentials::from_authorization(auth) {
         Ok(c) => c,
         Err(e) => {
-            Metrics::inc(&state.metrics.unauthorized);
+            state.metrics.unauthorized();
             let mut res = e.error_response();
             res.headers_mut().insert(policy.0, policy.1);
             return Ok(req.into_response(res).map_into_right_body());
@@ -75,7 +74,7 @@ pub async fn connector_guard(
     let connection = state.keys.connection_id(&creds);
     match state.throttle.check(&connection) {
         Decision::Rejected { retry_after_secs } => {
-            Metrics::inc(&state.metrics.throttled);
+            state.metrics.throttle(false);
             log::info!("throttled connection {connection} for {retry_after_secs}s");
             let mut res = ApiError::Throttled {
                 retry_after: retry_after_secs,
@@ -90,6 +89,7 @@ pub async fn connector_guard(
             remaining,
             reset_secs,
         } => {
+            state.metrics.throttle(true);
             req.extensions_mut().insert(Caller { creds, connection });
             let mut res = next.call(req).await?;
             let (n, v) = header("ratelimit", ratelimit_header(remaining, reset_secs));

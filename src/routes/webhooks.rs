@@ -10,7 +10,6 @@ use subtle::ConstantTimeEq;
 use super::Caller;
 use crate::domain::non_empty;
 use crate::error::ApiError;
-use crate::metrics::Metrics;
 use crate::relay::callback::CallbackUrl;
 use crate::relay::cleanup::{callback_context, purge_closed, seal_context};
 use crate::relay::ids;
@@ -172,7 +171,6 @@ pub async fn unsubscribe(
     match sub.livechat_webhook_id.as_deref() {
         Some(webhook_id) => {
             if let Err(e) = up.remove_webhook(&caller.creds, webhook_id).await {
-                Metrics::inc(&state.metrics.upstream_errors);
                 log::warn!(
                     "subscription {id}: LiveChat webhook {webhook_id} could not be removed ({e}); closing the subscription anyway"
                 );
@@ -189,7 +187,7 @@ pub async fn unsubscribe(
     {
         return Err(not_found());
     }
-    Metrics::inc(&state.metrics.subscriptions_closed);
+    state.metrics.subscription_closed();
     log::info!(
         "subscription {id} closed by its connection; notifications already accepted are still delivered"
     );

@@ -107,6 +107,8 @@ pub struct Delivery {
     pub next_attempt_ms: i64,
     pub last_status: Option<u16>,
     pub last_error: Option<String>,
+    /// When the intake stored it.
+    pub created_ms: i64,
     /// When the row last changed (for a dead delivery: when it died).
     pub updated_ms: i64,
 }
@@ -136,6 +138,8 @@ pub struct Counts {
     pub subscriptions: i64,
     pub pending: i64,
     pub dead: i64,
+    /// `created_ms` of the oldest pending delivery.
+    pub oldest_pending_ms: Option<i64>,
 }
 
 /// A claim on due deliveries: until when, and the random token its outcomes must show.

@@ -17,7 +17,7 @@ use crate::secret::sqlite_path;
 
 const DELIVERY_COLUMNS: &str =
     "id, subscription_id, event_type, event_unique_id, payload, state, attempts, \
-     next_attempt_ms, last_status, last_error, updated_ms";
+     next_attempt_ms, last_status, last_error, created_ms, updated_ms";
 
 const SUBSCRIPTION_COLUMNS: &str =
     "id, connection_id, event_type, data_types, callback_url, token_sha256, livechat_webhook_id, \
@@ -388,7 +388,8 @@ impl SqliteStore {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM subscriptions WHERE closed_ms IS NULL), \
              (SELECT COUNT(*) FROM deliveries WHERE state = 'pending'), \
-             (SELECT COUNT(*) FROM deliveries WHERE state = 'dead')",
+             (SELECT COUNT(*) FROM deliveries WHERE state = 'dead'), \
+             (SELECT MIN(created_ms) FROM deliveries WHERE state = 'pending')",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -396,6 +397,7 @@ impl SqliteStore {
             subscriptions: row.try_get(0)?,
             pending: row.try_get(1)?,
             dead: row.try_get(2)?,
+            oldest_pending_ms: row.try_get(3)?,
         })
     }
 }
@@ -432,6 +434,7 @@ fn delivery_from(r: &SqliteRow) -> Result<Delivery, StoreError> {
         next_attempt_ms: r.try_get("next_attempt_ms")?,
         last_status: status.and_then(|s| u16::try_from(s).ok()),
         last_error: r.try_get("last_error")?,
+        created_ms: r.try_get("created_ms")?,
         updated_ms: r.try_get("updated_ms")?,
     })
 }

@@ -103,6 +103,8 @@ impl Transport {
             .await
             .unwrap_or_else(|_| Err(timeout_error(self.timeout)));
         let (api, method, path) = (req.api, &req.method, req.url.path());
+        let status = outcome.as_ref().ok().map(|a| a.status.as_u16());
+        crate::telemetry::upstream_observed(status, started.elapsed());
         match &outcome {
             Ok(a) => {
                 log::debug!(

@@ -6,6 +6,7 @@ mod durability;
 mod errors;
 mod helpers;
 mod hostile;
+mod metrics;
 mod notifications;
 mod relay;
 mod secrets;

@@ -124,11 +124,11 @@ async fn a_failing_callback_gets_the_event_once_it_recovers() {
     assert_eq!(cb.received()[0]["ticket"]["id"], "T1");
     let metrics = app.metrics().await;
     assert!(
-        metrics.contains("livechat_gateway_deliveries_ok_total 1"),
+        metrics.contains("livechat_gateway_delivery_attempts_total{outcome=\"delivered\"} 1"),
         "{metrics}"
     );
     assert!(
-        metrics.contains("livechat_gateway_deliveries_failed_total 2"),
+        metrics.contains("livechat_gateway_delivery_attempts_total{outcome=\"retry\"} 2"),
         "{metrics}"
     );
     assert!(

@@ -371,7 +371,7 @@ async fn a_closed_subscription_whose_flow_is_gone_drops_its_events() {
     );
     let metrics = app.metrics().await;
     assert!(
-        metrics.contains("livechat_gateway_deliveries_dropped_total 2"),
+        metrics.contains("livechat_gateway_notifications_dropped_total 2"),
         "{metrics}"
     );
     app.clock.advance_ms(600_000);
