@@ -5,11 +5,11 @@ use std::time::Instant;
 
 use livechat_gateway::clock::{ManualClock, SharedClock};
 use livechat_gateway::credentials::ConnectionId;
-use livechat_gateway::throttle::Throttle;
+use livechat_gateway::throttle::{Limits, LocalThrottle};
 
 fn main() {
     let clock = ManualClock::new(0);
-    let throttle = Throttle::new(100, 60, clock.clone() as SharedClock);
+    let throttle = LocalThrottle::new(Limits::new(100, 60), clock.clone() as SharedClock);
 
     // Hot connection: every call after the 100th is a refusal, the common case under a flood.
     let id = ConnectionId::from_stored("hot".into());

@@ -125,6 +125,9 @@ pub struct Settings {
     /// A Redis shared by all replicas for the throttle.
     #[arg(long, env = "GATEWAY_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// With Redis unreachable: `local` (each replica throttles on its own) or `deny` (503).
+    #[arg(long, env = "GATEWAY_THROTTLE_FALLBACK", value_enum, default_value_t = ThrottleFallback::Local)]
+    pub throttle_fallback: ThrottleFallback,
     /// Calls admitted per connection per window.
     #[arg(long, env = "GATEWAY_THROTTLE_CALLS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub throttle_calls: u32,
@@ -149,6 +152,16 @@ pub struct Settings {
     /// HTTP worker threads (tests use one).
     #[arg(skip)]
     pub workers: Option<usize>,
+}
+
+/// What the throttle does while the Redis it shares with other replicas cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThrottleFallback {
+    /// Keep serving with the in-process throttle (each replica admits the quota on its own).
+    Local,
+    /// Refuse connector calls with 503 until Redis answers again.
+    Deny,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +191,7 @@ impl Settings {
                 secret_file: None,
             },
             redis_url: None,
+            throttle_fallback: ThrottleFallback::Local,
             throttle_calls: 100,
             throttle_window_secs: 60,
             upstream_timeout_ms: 5_000,

@@ -23,7 +23,7 @@ use crate::routes::{agents, connector_guard, health, intake, tickets, webhooks};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::Store;
-use crate::throttle::Throttle;
+use crate::throttle::{Limits, Throttle};
 use crate::upstream::notices::Notices;
 use crate::upstream::Upstreams;
 use crate::{openapi, sandbox, secret};
@@ -50,13 +50,6 @@ impl Application {
         mut settings: Settings,
         clock: SharedClock,
     ) -> Result<Self, BoxError> {
-        if settings.redis_url.is_some() {
-            return Err(
-                "GATEWAY_REDIS_URL is not supported yet: a throttle shared across replicas \
-                 needs the shared-store release; run one replica without it"
-                    .into(),
-            );
-        }
         let sandbox = match settings.sandbox {
             true => Some(sandbox::start(&mut settings).await?),
             false => None,
@@ -74,11 +67,7 @@ impl Application {
         store.take_over().await?;
         let state = web::Data::new(AppState {
             keys: Keys::derive(&secret),
-            throttle: Throttle::new(
-                settings.throttle_calls,
-                settings.throttle_window_secs,
-                clock.clone(),
-            ),
+            throttle: throttle(&settings, clock.clone())?,
             public_url: public_url.clone(),
             upstream_notices: Arc::new(Notices::new(clock.clone())),
             clock,
@@ -222,6 +211,18 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxE
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+fn throttle(settings: &Settings, clock: SharedClock) -> Result<Throttle, BoxError> {
+    let limits = Limits::new(settings.throttle_calls, settings.throttle_window_secs);
+    Throttle::new(
+        limits,
+        settings.redis_url.as_deref(),
+        settings.throttle_fallback,
+        clock,
+    )
+    // The URL may hold a password: name the setting, not its value.
+    .map_err(|e| format!("GATEWAY_REDIS_URL is not a usable Redis URL: {e}").into())
 }
 
 /// Every call carries the caller's API key to LiveChat: say so when that would be in clear.

@@ -17,7 +17,11 @@ const STORE_PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match tokio::time::timeout(STORE_PING_TIMEOUT, state.store.ping()).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
+        Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({
+            "status": "ready",
+            "store": store_backend(&state.settings.store.database_url),
+            "throttle": state.throttle.status().await,
+        })),
         outcome => {
             let why = match outcome {
                 Ok(Err(e)) => e.to_string(),
@@ -29,9 +33,20 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// The store's engine, as the database URL names it.
+fn store_backend(database_url: &str) -> &'static str {
+    match database_url.split(':').next() {
+        Some("postgres" | "postgresql") => "postgres",
+        _ => "sqlite",
+    }
+}
+
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let m = &state.metrics;
     m.set_throttle_connections(state.throttle.tracked_connections() as u64);
+    let (backend, redis_up) = state.throttle.metrics_backend();
+    m.set_throttle_backend(backend);
+    m.set_redis_up(redis_up);
     // A store that does not answer shows as store_up 0 (and -1 counts) rather than failing
     // the scrape.
     let counts = match tokio::time::timeout(STORE_PING_TIMEOUT, state.store.counts()).await {

@@ -18,7 +18,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 use crate::credentials::{ConnectionId, Credentials};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::throttle::{ratelimit_header, Decision};
+use crate::throttle::{ratelimit_header, Decision, Unavailable};
 
 /// The checked caller of a connector operation.
 #[derive(Clone, Debug)]
@@ -72,7 +72,19 @@ pub async fn connector_guard(
         }
     };
     let connection = state.keys.connection_id(&creds);
-    match state.throttle.check(&connection) {
+    let decision = match state.throttle.check(&connection).await {
+        Ok(d) => d,
+        Err(Unavailable) => {
+            let mut res = ApiError::Unavailable(
+                "The gateway cannot count this call against its rate limit right now; try again shortly."
+                    .into(),
+            )
+            .error_response();
+            res.headers_mut().insert(policy.0, policy.1);
+            return Ok(req.into_response(res).map_into_right_body());
+        }
+    };
+    match decision {
         Decision::Rejected { retry_after_secs } => {
             state.metrics.throttle(false);
             log::info!("throttled connection {connection} for {retry_after_secs}s");

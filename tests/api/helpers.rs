@@ -449,3 +449,12 @@ pub fn database_bytes(dir: &std::path::Path) -> HashMap<String, Vec<u8>> {
         .filter_map(|f| std::fs::read(dir.join(f)).ok().map(|b| (f.to_string(), b)))
         .collect()
 }
+
+/// The shared Redis for tests, or None (and a note saying the test was skipped).
+pub fn redis_url() -> Option<String> {
+    let url = std::env::var("GATEWAY_TEST_REDIS_URL").ok();
+    if url.is_none() {
+        eprintln!("skipped: GATEWAY_TEST_REDIS_URL not set");
+    }
+    url
+}

@@ -10,5 +10,6 @@ mod metrics;
 mod notifications;
 mod relay;
 mod secrets;
+mod shared_throttle;
 mod subscriptions;
 mod throttle;

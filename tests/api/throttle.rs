@@ -1,8 +1,10 @@
 //! Contract §4 through the real HTTP stack: exactly N admitted, the rest 429 with the exact wait.
 
 use futures_util::future::join_all;
+use livechat_gateway::settings::ThrottleFallback;
+use serde_json::{json, Value};
 
-use crate::helpers::{basic, send, spawn_app, spawn_app_with};
+use crate::helpers::{basic, free_port, redis_url, send, spawn_app, spawn_app_with, TestApp};
 
 #[actix_web::test]
 async fn a_thousand_concurrent_calls_admit_exactly_the_quota() {
@@ -94,5 +96,102 @@ async fn bad_input_counts_but_refused_calls_do_not() {
         send(app.get("/agents"), None).await.status,
         200,
         "refusals did not count"
+    );
+}
+
+/// A Redis URL where nothing listens.
+fn dead_redis() -> String {
+    format!("redis://127.0.0.1:{}", free_port())
+}
+
+async fn readyz(app: &TestApp) -> Value {
+    let res = send(app.client.get(app.url("/readyz")), None).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    res.body
+}
+
+#[actix_web::test]
+async fn readiness_names_the_store_and_the_throttle_in_use() {
+    let app = spawn_app().await;
+    assert_eq!(
+        readyz(&app).await,
+        json!({"status": "ready", "store": "sqlite", "throttle": {"backend": "local", "fell_back": false}})
+    );
+}
+
+#[actix_web::test]
+async fn an_unreachable_redis_falls_back_to_the_local_limit_without_a_5xx() {
+    let app = spawn_app_with(|s| {
+        s.redis_url = Some(dead_redis());
+        s.throttle_calls = 3;
+    })
+    .await;
+    let statuses: Vec<u16> = join_all((0..5).map(|_| send(app.get("/agents"), None)))
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 3);
+    assert_eq!(statuses.iter().filter(|&&s| s == 429).count(), 2);
+    let refused = send(app.get("/agents"), None).await;
+    assert_eq!(refused.header("retry-after"), Some("60"));
+    assert_eq!(
+        readyz(&app).await["throttle"],
+        json!({"backend": "local", "fell_back": true, "fallback": "local"})
+    );
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"livechat_gateway_throttle_backend{backend="memory_fallback"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("livechat_gateway_redis_up 0"), "{metrics}");
+}
+
+#[actix_web::test]
+async fn with_fallback_deny_an_unreachable_redis_answers_503_and_forwards_nothing() {
+    let app = spawn_app_with(|s| {
+        s.redis_url = Some(dead_redis());
+        s.throttle_fallback = ThrottleFallback::Deny;
+    })
+    .await;
+    let res = send(app.get("/agents"), None).await;
+    assert_eq!(res.status, 503, "{}", res.text);
+    assert_eq!(res.body["statusCode"], 503);
+    assert!(res.body["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("rate limit")));
+    assert!(app.fake.requests().is_empty(), "nothing reached LiveChat");
+    assert_eq!(
+        readyz(&app).await["throttle"],
+        json!({"backend": "none", "fell_back": true, "fallback": "deny"})
+    );
+}
+
+#[actix_web::test]
+async fn the_redis_throttle_answers_with_the_same_headers() {
+    let Some(url) = redis_url() else { return };
+    let app = spawn_app_with(|s| {
+        s.redis_url = Some(url);
+        s.throttle_calls = 2;
+    })
+    .await;
+    let first = send(app.get("/agents"), None).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(
+        first.header("ratelimit"),
+        Some(r#""per-connection";r=1;t=60"#)
+    );
+    assert_eq!(
+        first.header("ratelimit-policy"),
+        Some(r#""per-connection";q=2;w=60"#)
+    );
+    assert_eq!(send(app.get("/agents"), None).await.status, 200);
+    let refused = send(app.get("/agents"), None).await;
+    assert_eq!(refused.status, 429);
+    // Redis's clock moved a little since the first call: still 60 s, rounded up.
+    assert_eq!(refused.header("retry-after"), Some("60"));
+    assert_eq!(
+        readyz(&app).await["throttle"],
+        json!({"backend": "redis", "fell_back": false, "fallback": "local"})
     );
 }
