@@ -127,6 +127,10 @@ pub struct StoreGauges {
     pub dead: i64,
     /// Creation time (ms) of the oldest pending delivery.
     pub oldest_pending_ms: Option<i64>,
+    /// Pending deliveries waiting behind an earlier one of their flow.
+    pub held: i64,
+    /// Pending deliveries past their order hold (their flow goes on without them).
+    pub released: i64,
 }
 
 /// `2xx`, `4xx`, ... of an HTTP status.
@@ -166,11 +170,14 @@ pub struct Metrics {
     dead_expired: Counter,
     subscriptions_closed: Counter,
     lease_lost: Counter,
+    order_holds_expired: Counter,
     worker_heartbeat: Gauge<f64, AtomicU64>,
     store_up: Gauge,
     subscriptions: Gauge,
     pending: Gauge,
     dead: Gauge,
+    held: Gauge,
+    released: Gauge,
     oldest_pending_age: Gauge<f64, AtomicU64>,
 }
 
@@ -201,11 +208,14 @@ impl Metrics {
             dead_expired: Counter::default(),
             subscriptions_closed: Counter::default(),
             lease_lost: Counter::default(),
+            order_holds_expired: Counter::default(),
             worker_heartbeat: Gauge::default(),
             store_up: Gauge::default(),
             subscriptions: Gauge::default(),
             pending: Gauge::default(),
             dead: Gauge::default(),
+            held: Gauge::default(),
+            released: Gauge::default(),
             oldest_pending_age: Gauge::default(),
         };
         m.set_throttle_backend(ThrottleBackend::Memory);
@@ -291,6 +301,12 @@ impl Metrics {
             m.lease_lost.clone(),
         );
         r.register(
+            "order_holds_expired",
+            "Notifications their flow refused past the order hold, so the later ones of the flow \
+             went on without them (counted at the refused one's next attempt)",
+            m.order_holds_expired.clone(),
+        );
+        r.register(
             "worker_heartbeat_timestamp_seconds",
             "When the delivery worker last looked at the store (Unix time, by the gateway's clock)",
             m.worker_heartbeat.clone(),
@@ -314,6 +330,17 @@ impl Metrics {
             "deliveries_dead",
             "Dead letters: notifications that exhausted their retries (-1: store down)",
             m.dead.clone(),
+        );
+        r.register(
+            "deliveries_held",
+            "Pending notifications waiting behind an earlier one of their flow (-1: store down)",
+            m.held.clone(),
+        );
+        r.register(
+            "deliveries_released",
+            "Pending notifications past their order hold: their flow goes on without them \
+             (-1: store down)",
+            m.released.clone(),
         );
         r.register(
             "oldest_pending_age_seconds",
@@ -417,6 +444,11 @@ impl Metrics {
         self.lease_lost.inc();
     }
 
+    /// A refused notification's order hold ran out (see `relay::decide`).
+    pub fn order_hold_expired(&self) {
+        self.order_holds_expired.inc();
+    }
+
     /// The worker looked at the store at `now_ms` (the injected clock).
     pub fn worker_heartbeat(&self, now_ms: i64) {
         self.worker_heartbeat.set(now_ms as f64 / 1000.0);
@@ -430,10 +462,14 @@ impl Metrics {
             pending: -1,
             dead: -1,
             oldest_pending_ms: None,
+            held: -1,
+            released: -1,
         });
         self.subscriptions.set(g.subscriptions);
         self.pending.set(g.pending);
         self.dead.set(g.dead);
+        self.held.set(g.held);
+        self.released.set(g.released);
         let age_ms = g.oldest_pending_ms.map_or(0, |at| (now_ms - at).max(0));
         self.oldest_pending_age.set(age_ms as f64 / 1000.0);
     }
@@ -480,6 +516,8 @@ mod tests {
             pending: 2,
             dead: 0,
             oldest_pending_ms: Some(1_000),
+            held: 0,
+            released: 0,
         };
         m.set_store(Some(gauges), 91_000);
         assert!(m

@@ -146,6 +146,10 @@ pub struct Settings {
     /// One delivery to a flow's callback, in milliseconds.
     #[arg(long, env = "GATEWAY_DELIVERY_TIMEOUT_MS", default_value_t = 30_000)]
     pub delivery_timeout_ms: u64,
+    /// How long a notification its flow refuses may hold the later notifications of that flow,
+    /// in seconds (0: never); 429, 503 and an unreachable callback hold it as long as they last.
+    #[arg(long, env = "GATEWAY_ORDER_HOLD_SECS", default_value_t = 60)]
+    pub order_hold_secs: u64,
     /// Run against the built-in LiveChat v2 stand-in instead of the real API.
     #[arg(long)]
     pub sandbox: bool,
@@ -198,6 +202,7 @@ impl Settings {
             allow_private_callbacks: true,
             retry_schedule: parse_schedule("0s,5s,5m,30m,2h,5h,10h,10h").expect("valid"),
             delivery_timeout_ms: 5_000,
+            order_hold_secs: 60,
             sandbox: false,
             workers: Some(1),
         }
@@ -205,6 +210,11 @@ impl Settings {
 
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_millis(self.upstream_timeout_ms)
+    }
+
+    /// `order_hold_secs` in milliseconds.
+    pub fn order_hold_ms(&self) -> i64 {
+        i64::try_from(self.order_hold_secs.saturating_mul(1_000)).unwrap_or(i64::MAX)
     }
 }
 

@@ -44,8 +44,33 @@ pub fn run(action: DeliveriesCommand) -> Result<(), BoxError> {
     })
 }
 
-/// One line per delivery, columns separated by two spaces. A dead delivery says how many days
-/// are left before it is purged.
+/// Where a pending delivery stands in its flow's order, at `now_ms`.
+fn order_marks(rows: &[Delivery], now_ms: i64) -> Vec<String> {
+    // Rows come oldest first; the first pending row of a flow that holds it, per subscription.
+    let mut holder: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    rows.iter()
+        .map(|d| {
+            if d.state != DeliveryState::Pending {
+                return String::new();
+            }
+            let ahead = holder.get(d.subscription_id.as_str()).copied();
+            if d.holds_flow(now_ms) {
+                holder.entry(&d.subscription_id).or_insert(d.id);
+            }
+            match (ahead, d.releases_flow_at_ms) {
+                (Some(id), _) => format!("held behind {id}"),
+                (None, Some(t)) if t <= now_ms => "released".into(),
+                (None, Some(t)) => format!("holds until {}", format_ms(t).unwrap_or_default()),
+                (None, None) => "first".into(),
+            }
+        })
+        .collect()
+}
+
+/// One line per delivery, columns separated by two spaces. ORDER says where a pending one
+/// stands in its flow: `first`, `holds until` (refused, holding the later ones at most until
+/// then), `held behind <id>`, or `released` (its flow goes on without it). A dead delivery
+/// says how many days are left before it is purged.
 pub fn table(rows: &[Delivery], now_ms: i64) -> String {
     let header = [
         "ID",
@@ -54,37 +79,11 @@ pub fn table(rows: &[Delivery], now_ms: i64) -> String {
         "EVENT_UNIQUE_ID",
         "ATTEMPTS",
         "STATUS",
+        "ORDER",
         "NEXT ATTEMPT / LAST ERROR",
     ];
-    let mut lines: Vec<[String; 7]> = vec![header.map(String::from)];
-    for d in rows {
-        let last = match (d.last_status, d.last_error.as_deref()) {
-            (Some(s), Some(e)) => format!("HTTP {s}: {e}"),
-            (None, Some(e)) => e.to_string(),
-            (Some(s), None) => format!("HTTP {s}"),
-            (None, None) => String::new(),
-        };
-        let detail = match d.state {
-            DeliveryState::Pending => {
-                let next = format_ms(d.next_attempt_ms).unwrap_or_default();
-                if last.is_empty() {
-                    format!("next {next}")
-                } else {
-                    format!("next {next} (last: {last})")
-                }
-            }
-            DeliveryState::Dead => {
-                let left_ms = (d.updated_ms + DEAD_RETENTION_MS - now_ms).max(0);
-                let days = (left_ms + 86_399_999) / 86_400_000;
-                let note = format!("purged in {days} d");
-                if last.is_empty() {
-                    note
-                } else {
-                    format!("{last} ({note})")
-                }
-            }
-            _ => last,
-        };
+    let mut lines: Vec<[String; 8]> = vec![header.map(String::from)];
+    for (d, order) in rows.iter().zip(order_marks(rows, now_ms)) {
         lines.push([
             d.id.to_string(),
             d.subscription_id.clone(),
@@ -92,10 +91,11 @@ pub fn table(rows: &[Delivery], now_ms: i64) -> String {
             d.event_unique_id.clone(),
             d.attempts.to_string(),
             d.state.as_str().to_string(),
-            detail,
+            order,
+            detail(d, now_ms),
         ]);
     }
-    let mut widths = [0usize; 7];
+    let mut widths = [0usize; 8];
     for l in &lines {
         for (w, c) in widths.iter_mut().zip(l.iter()) {
             *w = (*w).max(c.chars().count());
@@ -114,4 +114,82 @@ pub fn table(rows: &[Delivery], now_ms: i64) -> String {
         let _ = writeln!(out, "{}", line.trim_end());
     }
     out
+}
+
+/// The next attempt of a pending delivery, or how long a dead one is kept; with the last error.
+fn detail(d: &Delivery, now_ms: i64) -> String {
+    let last = match (d.last_status, d.last_error.as_deref()) {
+        (Some(s), Some(e)) => format!("HTTP {s}: {e}"),
+        (None, Some(e)) => e.to_string(),
+        (Some(s), None) => format!("HTTP {s}"),
+        (None, None) => String::new(),
+    };
+    match d.state {
+        DeliveryState::Pending => {
+            let next = format_ms(d.next_attempt_ms).unwrap_or_default();
+            if last.is_empty() {
+                format!("next {next}")
+            } else {
+                format!("next {next} (last: {last})")
+            }
+        }
+        DeliveryState::Dead => {
+            let left_ms = (d.updated_ms + DEAD_RETENTION_MS - now_ms).max(0);
+            let days = (left_ms + 86_399_999) / 86_400_000;
+            let note = format!("purged in {days} d");
+            if last.is_empty() {
+                note
+            } else {
+                format!("{last} ({note})")
+            }
+        }
+        DeliveryState::Delivered => last,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, sub: &str, releases: Option<i64>) -> Delivery {
+        Delivery {
+            id,
+            subscription_id: sub.into(),
+            event_type: "chat_started".into(),
+            event_unique_id: format!("u{id}"),
+            payload: "{}".into(),
+            state: DeliveryState::Pending,
+            attempts: 0,
+            next_attempt_ms: 0,
+            last_status: None,
+            last_error: None,
+            created_ms: 0,
+            updated_ms: 0,
+            releases_flow_at_ms: releases,
+        }
+    }
+
+    #[test]
+    fn the_order_column_shows_held_and_released() {
+        let rows = [
+            row(1, "a", Some(50)),  // refused, released at 50
+            row(2, "a", None),      // first of the rest
+            row(3, "a", None),      // behind 2
+            row(4, "b", Some(500)), // refused, still holding
+            row(5, "b", None),
+        ];
+        let marks = order_marks(&rows, 100);
+        assert_eq!(marks[0], "released");
+        assert_eq!(marks[1], "first");
+        assert_eq!(marks[2], "held behind 2");
+        assert!(
+            marks[3].starts_with("holds until 1970-01-01T00:00:00.500Z"),
+            "{}",
+            marks[3]
+        );
+        assert_eq!(marks[4], "held behind 4");
+        let text = table(&rows, 100);
+        assert!(text.lines().next().unwrap().contains("ORDER"), "{text}");
+        assert!(text.contains("held behind 4"), "{text}");
+    }
 }

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod callback;
 pub mod cleanup;
+pub mod decide;
 pub mod deliver;
 pub mod event;
 pub mod ids;

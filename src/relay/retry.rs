@@ -1,7 +1,7 @@
 //! When to try a delivery again: the configured schedule with ±20 % jitter, never earlier than
 //! the callback's `Retry-After` (seconds or an HTTP date).
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use actix_web::http::header::HttpDate;
 use rand::Rng;
@@ -19,17 +19,26 @@ pub fn next_attempt_ms(
     now_ms: i64,
     retry_after_ms: Option<i64>,
 ) -> Option<i64> {
-    let step = schedule.0.get(attempts as usize)?;
-    let delay = jitter(*step);
-    let wait = retry_after_ms.map_or(delay, |r| delay.max(r.clamp(0, MAX_RETRY_AFTER_MS)));
-    Some(now_ms + wait)
+    next_attempt_at(schedule, attempts, now_ms, retry_after_ms, jitter_factor())
 }
 
-/// `step` ±20 %, in milliseconds.
-pub fn jitter(step: Duration) -> i64 {
-    let ms = step.as_millis() as f64;
-    let factor = rand::thread_rng().gen_range(0.8..=1.2);
-    (ms * factor).round() as i64
+/// `next_attempt_ms` with the jitter drawn by the caller: `factor` in 0.8..=1.2 scales the step.
+pub fn next_attempt_at(
+    schedule: &Schedule,
+    attempts: u32,
+    now_ms: i64,
+    retry_after_ms: Option<i64>,
+    factor: f64,
+) -> Option<i64> {
+    let step = schedule.0.get(attempts as usize)?;
+    let delay = (step.as_millis() as f64 * factor.clamp(0.8, 1.2)).round() as i64;
+    let wait = retry_after_ms.map_or(delay, |r| delay.max(r.clamp(0, MAX_RETRY_AFTER_MS)));
+    Some(now_ms.saturating_add(wait))
+}
+
+/// A random jitter factor for `next_attempt_at`: ±20 %.
+pub fn jitter_factor() -> f64 {
+    rand::thread_rng().gen_range(0.8..=1.2)
 }
 
 /// `Retry-After` as milliseconds from now: delta-seconds or an HTTP date.

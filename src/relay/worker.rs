@@ -1,6 +1,6 @@
 //! The delivery worker. Rows in the store are the truth: the worker leases due deliveries
-//! (the oldest pending one per subscription, so each flow gets its events in order), posts
-//! them with bounded concurrency, and records each outcome. A lease covers a whole attempt and
+//! (for each flow only those no earlier pending one holds back, so a flow gets its events in
+//! order; see `decide`), posts them with bounded concurrency, and records each outcome. A lease covers a whole attempt and
 //! carries a random token; only its holder records the outcome. A crash mid-delivery leaves a
 //! lease that expires, so the event goes out again (at least once; `event_unique_id` lets
 //! flows dedupe). Closed subscriptions (unsubscribed) still get their accepted events. Due
@@ -15,15 +15,16 @@ use std::time::Duration;
 
 use super::callback::RESOLVE_TIMEOUT;
 use super::cleanup::{callback_context, flow_gone, purge_closed};
+use super::decide::{decide, Decision, Policy};
 use super::deliver::{self, Attempt};
 use super::{ids, retry};
 use crate::credentials::ConnectionId;
-use crate::metrics::DeliveryOutcome;
+use crate::metrics::{DeliveryOutcome, Metrics};
 use crate::state::AppState;
-use crate::store::{Delivery, Lease, Outcome, DEAD_RETENTION_MS};
+use crate::store::{Delivery, Lease, Outcome, Subscription, DEAD_RETENTION_MS};
 use crate::upstream::Upstreams;
 
-/// Deliveries in flight at once (at most one per subscription).
+/// Deliveries in flight at once (one per flow, besides those whose order hold ran out).
 pub const MAX_IN_FLIGHT: usize = 16;
 /// Longest real-time sleep between two looks at the store.
 const POLL_CAP: Duration = Duration::from_millis(500);
@@ -44,7 +45,8 @@ struct Worker {
     state: Arc<AppState>,
     client: awc::Client,
     upstreams: Upstreams,
-    in_flight: RefCell<HashSet<String>>,
+    /// The deliveries whose attempts are running here.
+    in_flight: RefCell<HashSet<i64>>,
     last_purge_ms: RefCell<Option<i64>>,
 }
 
@@ -106,7 +108,7 @@ impl Worker {
             until_ms: now + self.lease_ms(),
             token: ids::lease_token(),
         };
-        let busy: Vec<String> = self.in_flight.borrow().iter().cloned().collect();
+        let busy: Vec<i64> = self.in_flight.borrow().iter().copied().collect();
         let due = match self
             .state
             .store
@@ -121,21 +123,17 @@ impl Worker {
         };
         self.state.relay.add_claimed(due.len());
         for d in due {
-            if !self
-                .in_flight
-                .borrow_mut()
-                .insert(d.subscription_id.clone())
-            {
-                // Cannot happen (busy subscriptions are not claimed); the lease runs out.
-                log::warn!("delivery {}: its subscription is already in flight", d.id);
+            if !self.in_flight.borrow_mut().insert(d.id) {
+                // Cannot happen (busy deliveries are not claimed); the lease runs out.
+                log::warn!("delivery {}: already in flight", d.id);
                 continue;
             }
             let me = self.clone();
             let token = lease.token.clone();
             actix_web::rt::spawn(async move {
-                let sub = d.subscription_id.clone();
+                let id = d.id;
                 me.attempt(d, &token).await;
-                me.in_flight.borrow_mut().remove(&sub);
+                me.in_flight.borrow_mut().remove(&id);
                 me.state.relay.wake();
             });
         }
@@ -234,97 +232,106 @@ impl Worker {
                 return;
             }
         };
-        let timeout = Duration::from_millis(st.settings.delivery_timeout_ms);
-        let connection = ConnectionId::from_stored(sub.connection_id.clone());
-        let callback = st
-            .keys
-            .open_text(
-                &callback_context(&sub.id, &connection),
-                &sub.sealed_callback,
-            )
-            .map_err(|_| "the stored callback URL could not be opened (gateway secret changed?)");
-        // The URL was checked at subscribe time; the delivery client's resolver checks the
-        // addresses it connects to again (`callback::PublicOnly`), so no lookup is needed here.
-        let result = match callback {
-            Ok(url) => {
-                deliver::post(&self.client, &url, &d.payload, timeout, st.clock.now_ms()).await
-            }
-            Err(error) => Attempt::Failed {
-                status: None,
-                error: error.into(),
-                retry_after_ms: None,
-            },
-        };
+        let result = self.post(&sub, &d).await;
         let now = st.clock.now_ms();
-        let outcome = match result {
-            Attempt::Delivered(status) => {
-                st.metrics.delivery(DeliveryOutcome::Delivered);
-                st.metrics.delivery_latency_ms(now - d.created_ms);
-                log::info!(
-                    "delivery {} to {}subscription {} accepted (HTTP {status})",
-                    d.id,
-                    if sub.is_open() { "" } else { "closed " },
-                    sub.id
-                );
-                Outcome::Delivered { at_ms: now }
-            }
-            Attempt::Gone(status) => {
-                st.metrics.delivery(DeliveryOutcome::Gone);
-                log::info!(
-                    "subscription {}: callback answered HTTP {status}; the flow is gone",
-                    sub.id
-                );
+        let policy = Policy {
+            schedule: &st.settings.retry_schedule,
+            order_hold_ms: st.settings.order_hold_ms(),
+        };
+        let verdict = decide(&result, &d, policy, now, retry::jitter_factor());
+        if verdict.hold_expired {
+            st.metrics.order_hold_expired();
+        }
+        report(&d, &sub, &verdict.decision, &st.metrics, now);
+        match verdict.decision {
+            Decision::FlowGone(_) => {
                 if let Err(e) =
                     flow_gone(&st.store, &self.upstreams, &st.keys, &st.metrics, &sub, now).await
                 {
                     log::error!("subscription {}: {e}", sub.id);
                 }
-                return;
             }
-            Attempt::Failed {
-                status,
-                error,
-                retry_after_ms,
-            } => {
-                let attempts = d.attempts.saturating_add(1);
-                match retry::next_attempt_ms(
-                    &st.settings.retry_schedule,
-                    attempts,
-                    now,
-                    retry_after_ms,
-                ) {
-                    Some(next_attempt_ms) => {
-                        st.metrics.delivery(DeliveryOutcome::Retry);
-                        log::info!(
-                            "delivery {} attempt {attempts} failed: {error}; next in {} ms",
-                            d.id,
-                            next_attempt_ms - now
-                        );
-                        Outcome::Retry {
-                            attempts,
-                            next_attempt_ms,
-                            status,
-                            error,
-                        }
-                    }
-                    None => {
-                        st.metrics.delivery(DeliveryOutcome::Dead);
-                        log::warn!(
-                            "delivery {} is dead after {attempts} attempts: {error}",
-                            d.id
-                        );
-                        Outcome::Dead {
-                            attempts,
-                            status,
-                            error,
-                        }
-                    }
+            Decision::Record(outcome) => {
+                self.record(&d, token, &outcome, now).await;
+                if !sub.is_open() && matches!(outcome, Outcome::Delivered { .. }) {
+                    purge_closed(&st.store).await;
                 }
             }
-        };
-        self.record(&d, token, &outcome, now).await;
-        if !sub.is_open() && matches!(outcome, Outcome::Delivered { .. }) {
-            purge_closed(&st.store).await;
+        }
+    }
+
+    /// One POST of the delivery to the subscription's callback.
+    async fn post(&self, sub: &Subscription, d: &Delivery) -> Attempt {
+        let st = &self.state;
+        let timeout = Duration::from_millis(st.settings.delivery_timeout_ms);
+        let connection = ConnectionId::from_stored(sub.connection_id.clone());
+        let callback = st.keys.open_text(
+            &callback_context(&sub.id, &connection),
+            &sub.sealed_callback,
+        );
+        // The URL was checked at subscribe time; the delivery client's resolver checks the
+        // addresses it connects to again (`callback::PublicOnly`), so no lookup is needed here.
+        match callback {
+            Ok(url) => {
+                deliver::post(&self.client, &url, &d.payload, timeout, st.clock.now_ms()).await
+            }
+            Err(_) => Attempt::Failed {
+                status: None,
+                error: "the stored callback URL could not be opened (gateway secret changed?)"
+                    .into(),
+                retry_after_ms: None,
+            },
+        }
+    }
+}
+
+/// Counts and logs what an attempt came to.
+fn report(d: &Delivery, sub: &Subscription, decision: &Decision, metrics: &Metrics, now: i64) {
+    match decision {
+        Decision::Record(Outcome::Delivered { at_ms }) => {
+            metrics.delivery(DeliveryOutcome::Delivered);
+            metrics.delivery_latency_ms(at_ms - d.created_ms);
+            log::info!(
+                "delivery {} to {}subscription {} accepted",
+                d.id,
+                if sub.is_open() { "" } else { "closed " },
+                sub.id
+            );
+        }
+        Decision::FlowGone(status) => {
+            metrics.delivery(DeliveryOutcome::Gone);
+            log::info!(
+                "subscription {}: callback answered HTTP {status}; the flow is gone",
+                sub.id
+            );
+        }
+        Decision::Record(Outcome::Retry {
+            attempts,
+            next_attempt_ms,
+            error,
+            releases_flow_at_ms,
+            ..
+        }) => {
+            metrics.delivery(DeliveryOutcome::Retry);
+            let order = match releases_flow_at_ms {
+                None => "its flow waits for it".to_string(),
+                Some(t) if *t <= now => "its flow goes on without it".to_string(),
+                Some(t) => format!("its flow waits for it at most {} ms more", t - now),
+            };
+            log::info!(
+                "delivery {} attempt {attempts} failed: {error}; next in {} ms, {order}",
+                d.id,
+                next_attempt_ms - now
+            );
+        }
+        Decision::Record(Outcome::Dead {
+            attempts, error, ..
+        }) => {
+            metrics.delivery(DeliveryOutcome::Dead);
+            log::warn!(
+                "delivery {} is dead after {attempts} attempts: {error}",
+                d.id
+            );
         }
     }
 }

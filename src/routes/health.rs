@@ -49,16 +49,19 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     m.set_redis_up(redis_up);
     // A store that does not answer shows as store_up 0 (and -1 counts) rather than failing
     // the scrape.
-    let counts = match tokio::time::timeout(STORE_PING_TIMEOUT, state.store.counts()).await {
+    let now = state.clock.now_ms();
+    let counts = match tokio::time::timeout(STORE_PING_TIMEOUT, state.store.counts(now)).await {
         Ok(Ok(c)) => Some(StoreGauges {
             subscriptions: c.subscriptions,
             pending: c.pending,
             dead: c.dead,
             oldest_pending_ms: c.oldest_pending_ms,
+            held: c.held,
+            released: c.released,
         }),
         _ => None,
     };
-    m.set_store(counts, state.clock.now_ms());
+    m.set_store(counts, now);
     HttpResponse::Ok()
         .content_type(metrics::CONTENT_TYPE)
         .body(m.render())

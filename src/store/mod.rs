@@ -109,12 +109,23 @@ pub struct Delivery {
     pub last_error: Option<String>,
     /// When the intake stored it.
     pub created_ms: i64,
-    /// When the row last changed (for a dead delivery: when it died).
+    /// When the row last changed (for a dead delivery: when it died; for a pending one: when
+    /// its last attempt was recorded, or when it was stored).
     pub updated_ms: i64,
+    /// From when this pending delivery stops holding the later ones of its flow; `None` while
+    /// it holds them (see `relay::decide`).
+    pub releases_flow_at_ms: Option<i64>,
+}
+
+impl Delivery {
+    /// Whether, pending at `now_ms`, it keeps the later deliveries of its flow waiting.
+    pub fn holds_flow(&self, now_ms: i64) -> bool {
+        self.state == DeliveryState::Pending && self.releases_flow_at_ms.is_none_or(|t| t > now_ms)
+    }
 }
 
 /// What became of one attempt, as the store records it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Delivered {
         at_ms: i64,
@@ -124,6 +135,8 @@ pub enum Outcome {
         next_attempt_ms: i64,
         status: Option<u16>,
         error: String,
+        /// See `Delivery::releases_flow_at_ms`.
+        releases_flow_at_ms: Option<i64>,
     },
     Dead {
         attempts: u32,
@@ -140,6 +153,10 @@ pub struct Counts {
     pub dead: i64,
     /// `created_ms` of the oldest pending delivery.
     pub oldest_pending_ms: Option<i64>,
+    /// Pending deliveries waiting behind an earlier one of their flow that holds it.
+    pub held: i64,
+    /// Pending deliveries whose hold ran out: their flow's later deliveries go on without them.
+    pub released: i64,
 }
 
 /// A claim on due deliveries: until when, and the random token its outcomes must show.
@@ -242,14 +259,15 @@ impl Store {
         dispatch!(self, s => s.insert_delivery(d, now_ms).await)
     }
 
-    /// Leases up to `limit` due deliveries until `lease_until_ms` under `lease_token`: for each
-    /// subscription only its oldest pending delivery, so a flow receives its events in order.
-    /// Subscriptions in `busy` (the caller's deliveries in flight) are skipped.
+    /// Leases up to `limit` due deliveries until `lease_until_ms` under `lease_token`: a
+    /// delivery is claimable only when no earlier pending delivery of its subscription holds
+    /// the flow (see `Delivery::holds_flow`), so a flow receives its events in order. Deliveries
+    /// in `busy` (the caller's attempts in flight) are skipped.
     pub async fn claim_due(
         &self,
         now_ms: i64,
         lease: &Lease,
-        busy: &[String],
+        busy: &[i64],
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
         dispatch!(self, s => s.claim_due(now_ms, lease, busy, limit).await)
@@ -287,8 +305,9 @@ impl Store {
         dispatch!(self, s => s.replay(which, now_ms).await)
     }
 
-    pub async fn counts(&self) -> Result<Counts, StoreError> {
-        dispatch!(self, s => s.counts().await)
+    /// What the store holds at `now_ms` (holds are judged at that time).
+    pub async fn counts(&self, now_ms: i64) -> Result<Counts, StoreError> {
+        dispatch!(self, s => s.counts(now_ms).await)
     }
 
     /// Closes the store's connections; later calls fail (shutdown, tests of readiness).

@@ -17,16 +17,15 @@ use crate::secret::sqlite_path;
 
 const DELIVERY_COLUMNS: &str =
     "id, subscription_id, event_type, event_unique_id, payload, state, attempts, \
-     next_attempt_ms, last_status, last_error, created_ms, updated_ms";
+     next_attempt_ms, last_status, last_error, created_ms, updated_ms, releases_flow_at_ms";
 
 const SUBSCRIPTION_COLUMNS: &str =
     "id, connection_id, event_type, data_types, callback_url, token_sha256, livechat_webhook_id, \
      sealed_credentials, created_ms, closed_ms";
 
-/// A pending delivery that is the oldest pending one of its subscription.
-const IS_HEAD: &str =
-    "NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subscription_id = d.subscription_id \
-     AND e.state = 'pending' AND e.id < d.id)";
+/// An earlier pending delivery of the same subscription as `d` (add the condition on `e`).
+const EARLIER: &str = "SELECT 1 FROM deliveries e WHERE e.subscription_id = d.subscription_id \
+     AND e.state = 'pending' AND e.id < d.id";
 
 /// The file holds sealed callback URLs and credentials, intake token hashes and the events
 /// themselves: readable by the gateway's user only. SQLite gives its -wal and -shm files the
@@ -264,14 +263,15 @@ impl SqliteStore {
         &self,
         now_ms: i64,
         lease: &Lease,
-        busy: &[String],
+        busy: &[i64],
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
         let sql = format!(
             "UPDATE deliveries SET lease_until_ms = ?1, lease_token = ?4 WHERE id IN ( \
                SELECT d.id FROM deliveries d WHERE d.state = 'pending' AND d.next_attempt_ms <= ?2 \
-               AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= ?2) AND {IS_HEAD} \
-               AND d.subscription_id NOT IN (SELECT value FROM json_each(?5)) \
+               AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= ?2) \
+               AND NOT EXISTS ({EARLIER} AND (e.releases_flow_at_ms IS NULL OR e.releases_flow_at_ms > ?2)) \
+               AND d.id NOT IN (SELECT value FROM json_each(?5)) \
                ORDER BY d.next_attempt_ms, d.id LIMIT ?3) \
              RETURNING {DELIVERY_COLUMNS}"
         );
@@ -288,9 +288,14 @@ impl SqliteStore {
     }
 
     pub async fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
+        // Among deliveries behind no earlier one that holds for good: the latest of their own
+        // due time, their lease and the end of the holds before them.
         let sql = format!(
-            "SELECT MIN(MAX(d.next_attempt_ms, COALESCE(d.lease_until_ms, 0))) FROM deliveries d \
-             WHERE d.state = 'pending' AND {IS_HEAD}"
+            "SELECT MIN(MAX(d.next_attempt_ms, COALESCE(d.lease_until_ms, 0), \
+               COALESCE((SELECT MAX(e.releases_flow_at_ms) FROM deliveries e \
+                 WHERE e.subscription_id = d.subscription_id AND e.state = 'pending' AND e.id < d.id), 0))) \
+             FROM deliveries d WHERE d.state = 'pending' \
+             AND NOT EXISTS ({EARLIER} AND e.releases_flow_at_ms IS NULL)"
         );
         let row = sqlx::query(&sql).fetch_one(&self.pool).await?;
         Ok(row.try_get::<Option<i64>, _>(0)?)
@@ -315,14 +320,17 @@ impl SqliteStore {
                 next_attempt_ms,
                 status,
                 error,
+                releases_flow_at_ms,
             } => sqlx::query(
                 "UPDATE deliveries SET attempts = ?, next_attempt_ms = ?, last_status = ?, last_error = ?, \
-                 lease_until_ms = NULL, lease_token = NULL, updated_ms = ? WHERE id = ? AND lease_token = ?",
+                 releases_flow_at_ms = ?, lease_until_ms = NULL, lease_token = NULL, updated_ms = ? \
+                 WHERE id = ? AND lease_token = ?",
             )
             .bind(i64::from(*attempts))
             .bind(next_attempt_ms)
             .bind(status.map(i64::from))
             .bind(error)
+            .bind(releases_flow_at_ms)
             .bind(now_ms),
             Outcome::Dead {
                 attempts,
@@ -363,7 +371,7 @@ impl SqliteStore {
 
     pub async fn replay(&self, which: &ReplaySelector, now_ms: i64) -> Result<u64, StoreError> {
         let set = "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_ms = ?1, \
-                   lease_until_ms = NULL, lease_token = NULL, updated_ms = ?1";
+                   releases_flow_at_ms = NULL, lease_until_ms = NULL, lease_token = NULL, updated_ms = ?1";
         let done = match which {
             ReplaySelector::One(id) => {
                 sqlx::query(&format!(
@@ -384,20 +392,24 @@ impl SqliteStore {
         Ok(done.rows_affected())
     }
 
-    pub async fn counts(&self) -> Result<Counts, StoreError> {
-        let row = sqlx::query(
+    pub async fn counts(&self, now_ms: i64) -> Result<Counts, StoreError> {
+        let sql = format!(
             "SELECT (SELECT COUNT(*) FROM subscriptions WHERE closed_ms IS NULL), \
              (SELECT COUNT(*) FROM deliveries WHERE state = 'pending'), \
              (SELECT COUNT(*) FROM deliveries WHERE state = 'dead'), \
-             (SELECT MIN(created_ms) FROM deliveries WHERE state = 'pending')",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+             (SELECT MIN(created_ms) FROM deliveries WHERE state = 'pending'), \
+             (SELECT COUNT(*) FROM deliveries d WHERE d.state = 'pending' AND EXISTS ({EARLIER} \
+               AND (e.releases_flow_at_ms IS NULL OR e.releases_flow_at_ms > ?1))), \
+             (SELECT COUNT(*) FROM deliveries WHERE state = 'pending' AND releases_flow_at_ms <= ?1)"
+        );
+        let row = sqlx::query(&sql).bind(now_ms).fetch_one(&self.pool).await?;
         Ok(Counts {
             subscriptions: row.try_get(0)?,
             pending: row.try_get(1)?,
             dead: row.try_get(2)?,
             oldest_pending_ms: row.try_get(3)?,
+            held: row.try_get(4)?,
+            released: row.try_get(5)?,
         })
     }
 }
@@ -436,6 +448,7 @@ fn delivery_from(r: &SqliteRow) -> Result<Delivery, StoreError> {
         last_error: r.try_get("last_error")?,
         created_ms: r.try_get("created_ms")?,
         updated_ms: r.try_get("updated_ms")?,
+        releases_flow_at_ms: r.try_get("releases_flow_at_ms")?,
     })
 }
 
@@ -515,6 +528,7 @@ mod tests {
             next_attempt_ms: 60,
             status: Some(500),
             error: "HTTP 500".into(),
+            releases_flow_at_ms: None,
         };
         assert!(
             !store.record(got[0].id, "t2", &retry, 20).await.unwrap(),
@@ -525,7 +539,7 @@ mod tests {
             !store.record(got[0].id, "t1", &retry, 20).await.unwrap(),
             "the lease is released"
         );
-        let busy = ["a".to_string()];
+        let busy = [got[0].id];
         let due = store
             .claim_due(60, &lease(200, "t3"), &busy, 16)
             .await
@@ -569,7 +583,7 @@ mod tests {
         assert_eq!(store.purge_delivered(81).await.unwrap(), 1);
         assert!(store.delete_subscription("a").await.unwrap());
         assert!(!store.delete_subscription("a").await.unwrap());
-        let c = store.counts().await.unwrap();
+        let c = store.counts(0).await.unwrap();
         assert_eq!((c.subscriptions, c.pending, c.dead), (1, 1, 0));
     }
 
@@ -604,8 +618,8 @@ mod tests {
         assert!(store.close_subscription("p", 20).await.unwrap());
         assert!(!store.close_subscription("p", 21).await.unwrap());
         assert!(!store.set_webhook_id("p", "w2").await.unwrap());
-        assert_eq!(store.counts().await.unwrap().subscriptions, 0);
-        assert_eq!(store.counts().await.unwrap().pending, 2);
+        assert_eq!(store.counts(0).await.unwrap().subscriptions, 0);
+        assert_eq!(store.counts(0).await.unwrap().pending, 2);
         assert_eq!(store.purge_closed().await.unwrap(), 0, "still owes events");
         assert_eq!(
             store.subscription("p").await.unwrap().unwrap().closed_ms,
@@ -650,5 +664,64 @@ mod tests {
         assert!(store.close_subscription("g", 20).await.unwrap());
         assert_eq!(store.drop_deliveries("g").await.unwrap(), 1);
         assert_eq!(store.purge_closed().await.unwrap(), 1);
+    }
+
+    #[actix_web::test]
+    async fn a_refused_delivery_holds_its_flow_until_its_release() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        store.insert_subscription(&sub("a")).await.unwrap();
+        for uid in ["1", "2", "3"] {
+            store
+                .insert_delivery(&event("a", uid, 10), 10)
+                .await
+                .unwrap();
+        }
+        let lease = |token: &str| Lease {
+            until_ms: 1_000_000,
+            token: token.into(),
+        };
+        let first = store.claim_due(10, &lease("t1"), &[], 16).await.unwrap();
+        assert_eq!(first.len(), 1);
+        let refused = Outcome::Retry {
+            attempts: 1,
+            next_attempt_ms: 300,
+            status: Some(400),
+            error: "HTTP 400".into(),
+            releases_flow_at_ms: Some(100),
+        };
+        assert!(store.record(first[0].id, "t1", &refused, 10).await.unwrap());
+        assert!(store
+            .claim_due(99, &lease("t2"), &[], 16)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(store.next_due_ms().await.unwrap(), Some(100));
+        let c = store.counts(99).await.unwrap();
+        assert_eq!((c.held, c.released), (2, 0));
+
+        let next = store.claim_due(100, &lease("t3"), &[], 16).await.unwrap();
+        assert_eq!(next.len(), 1, "only the next one in order: {next:?}");
+        assert_eq!(next[0].event_unique_id, "2");
+        let c = store.counts(100).await.unwrap();
+        assert_eq!((c.held, c.released), (1, 1));
+        // The refused one is claimable on its own schedule, beside the flow's next one.
+        let own = store.claim_due(300, &lease("t4"), &[], 16).await.unwrap();
+        assert_eq!(own.len(), 1);
+        assert_eq!(own[0].event_unique_id, "1");
+        assert_eq!(own[0].releases_flow_at_ms, Some(100));
+        // A replay starts its schedule and its hold afresh.
+        assert!(store
+            .record(next[0].id, "t3", &Outcome::Delivered { at_ms: 300 }, 300)
+            .await
+            .unwrap());
+        assert_eq!(
+            store
+                .replay(&ReplaySelector::One(own[0].id), 400)
+                .await
+                .unwrap(),
+            1
+        );
+        let c = store.counts(400).await.unwrap();
+        assert_eq!((c.held, c.released), (1, 0));
     }
 }

@@ -202,7 +202,9 @@ impl TestApp {
     }
 
     pub async fn counts(&self) -> livechat_gateway::store::Counts {
-        self.state.store.counts().await.unwrap()
+        use livechat_gateway::clock::Clock;
+        let now = self.clock.now_ms();
+        self.state.store.counts(now).await.unwrap()
     }
 }
 
@@ -353,6 +355,8 @@ pub struct CallbackState {
     pub attempts: usize,
     /// Answers for the next attempts: (status, Retry-After); then 202.
     pub script: VecDeque<(u16, Option<String>)>,
+    /// Chat or ticket ids this flow always refuses, with the status it answers.
+    pub refuse: HashMap<String, u16>,
 }
 
 /// A flow's callback endpoint.
@@ -365,10 +369,17 @@ pub struct Callback {
 async fn callback_receive(body: web::Bytes, st: web::Data<Mutex<CallbackState>>) -> HttpResponse {
     let mut st = st.lock().unwrap();
     st.attempts += 1;
-    let (status, retry_after) = st.script.pop_front().unwrap_or((202, None));
+    let notification: Value = serde_json::from_slice(&body).expect("JSON notification");
+    let subject = notification["chat"]["id"]
+        .as_str()
+        .or(notification["ticket"]["id"].as_str())
+        .unwrap_or_default();
+    let refused = st.refuse.get(subject).map(|s| (*s, None));
+    let (status, retry_after) = refused
+        .or_else(|| st.script.pop_front())
+        .unwrap_or((202, None));
     if (200..300).contains(&status) {
-        st.received
-            .push(serde_json::from_slice(&body).expect("JSON notification"));
+        st.received.push(notification);
     }
     let mut res = HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());
     if let Some(r) = retry_after {
@@ -409,6 +420,12 @@ impl Callback {
 
     pub fn attempts(&self) -> usize {
         self.state.lock().unwrap().attempts
+    }
+
+    /// The flow refuses the notification about this chat or ticket every time.
+    pub fn refuse(&self, subject_id: &str, status: u16) {
+        let mut st = self.state.lock().unwrap();
+        st.refuse.insert(subject_id.into(), status);
     }
 
     pub fn answer_next(&self, answers: &[(u16, Option<&str>)]) {

@@ -8,6 +8,7 @@ mod helpers;
 mod hostile;
 mod metrics;
 mod notifications;
+mod order;
 mod relay;
 mod secrets;
 mod shared_throttle;
