@@ -2,6 +2,7 @@
 
 mod actions;
 mod definition;
+mod deployment;
 mod durability;
 mod errors;
 mod helpers;
