@@ -3,6 +3,7 @@ use livechat_gateway::cli;
 use livechat_gateway::settings::Cli;
 
 fn main() -> std::process::ExitCode {
-    livechat_gateway::telemetry::init();
-    cli::run(Cli::parse())
+    let cli = Cli::parse();
+    livechat_gateway::telemetry::init(cli.log_format());
+    cli::run(cli)
 }

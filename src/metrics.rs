@@ -86,7 +86,7 @@ pub enum DeliveryOutcome {
 }
 
 impl DeliveryOutcome {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Delivered => "delivered",
             Self::Retry => "retry",

@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use url::Url;
 
+pub use crate::telemetry::LogFormat;
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/gateway.db";
 
 #[derive(Debug, Parser)]
@@ -60,6 +62,20 @@ pub enum DeliveriesCommand {
         #[command(flatten)]
         store: StoreSettings,
     },
+}
+
+impl Cli {
+    /// The log format of the command about to run: `serve`'s flag, else `GATEWAY_LOG_FORMAT`.
+    pub fn log_format(&self) -> LogFormat {
+        match &self.command {
+            None => self.serve.log_format,
+            Some(Command::Serve(s)) => s.log_format,
+            Some(_) => match std::env::var("GATEWAY_LOG_FORMAT").as_deref() {
+                Ok("json") => LogFormat::Json,
+                _ => LogFormat::Text,
+            },
+        }
+    }
 }
 
 impl DeliveriesCommand {
@@ -153,6 +169,9 @@ pub struct Settings {
     /// Run against the built-in LiveChat v2 stand-in instead of the real API.
     #[arg(long)]
     pub sandbox: bool,
+    /// Log lines as text or as one JSON object a line (for log shippers).
+    #[arg(long, env = "GATEWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// HTTP worker threads (tests use one).
     #[arg(skip)]
     pub workers: Option<usize>,
@@ -204,6 +223,7 @@ impl Settings {
             delivery_timeout_ms: 5_000,
             order_hold_secs: 60,
             sandbox: false,
+            log_format: LogFormat::Text,
             workers: Some(1),
         }
     }

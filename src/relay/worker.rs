@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::callback::RESOLVE_TIMEOUT;
 use super::cleanup::{callback_context, flow_gone, purge_closed};
@@ -22,6 +22,7 @@ use crate::credentials::ConnectionId;
 use crate::metrics::{DeliveryOutcome, Metrics};
 use crate::state::AppState;
 use crate::store::{Delivery, Lease, Outcome, Subscription, DEAD_RETENTION_MS};
+use crate::telemetry::access::{delivery_attempt, AttemptLog};
 use crate::upstream::Upstreams;
 
 /// Deliveries in flight at once (one per flow, besides those whose order hold ran out).
@@ -232,7 +233,9 @@ impl Worker {
                 return;
             }
         };
+        let started = Instant::now();
         let result = self.post(&sub, &d).await;
+        let took = started.elapsed();
         let now = st.clock.now_ms();
         let policy = Policy {
             schedule: &st.settings.retry_schedule,
@@ -242,7 +245,14 @@ impl Worker {
         if verdict.hold_expired {
             st.metrics.order_hold_expired();
         }
-        report(&d, &sub, &verdict.decision, &st.metrics, now);
+        let attempt = Reported {
+            d: &d,
+            sub: &sub,
+            status: status_of(&result),
+            took,
+            now,
+        };
+        report(&attempt, &verdict.decision, &st.metrics);
         match verdict.decision {
             Decision::FlowGone(_) => {
                 if let Err(e) =
@@ -285,53 +295,65 @@ impl Worker {
     }
 }
 
-/// Counts and logs what an attempt came to.
-fn report(d: &Delivery, sub: &Subscription, decision: &Decision, metrics: &Metrics, now: i64) {
-    match decision {
+/// What an attempt was, for its metrics and its log line.
+struct Reported<'a> {
+    d: &'a Delivery,
+    sub: &'a Subscription,
+    status: Option<u16>,
+    took: Duration,
+    now: i64,
+}
+
+fn status_of(a: &Attempt) -> Option<u16> {
+    match a {
+        Attempt::Delivered(s) | Attempt::Gone(s) => Some(*s),
+        Attempt::Failed { status, .. } => *status,
+    }
+}
+
+/// Counts and logs (one `delivery` event) what an attempt came to.
+fn report(a: &Reported, decision: &Decision, metrics: &Metrics) {
+    let (d, now) = (a.d, a.now);
+    let (outcome, error, next_ms, note) = match decision {
         Decision::Record(Outcome::Delivered { at_ms }) => {
-            metrics.delivery(DeliveryOutcome::Delivered);
             metrics.delivery_latency_ms(at_ms - d.created_ms);
-            log::info!(
-                "delivery {} to {}subscription {} accepted",
-                d.id,
-                if sub.is_open() { "" } else { "closed " },
-                sub.id
-            );
+            let note = (!a.sub.is_open()).then(|| "to a closed subscription".to_string());
+            (DeliveryOutcome::Delivered, None, None, note)
         }
-        Decision::FlowGone(status) => {
-            metrics.delivery(DeliveryOutcome::Gone);
-            log::info!(
-                "subscription {}: callback answered HTTP {status}; the flow is gone",
-                sub.id
-            );
-        }
+        Decision::FlowGone(_) => (DeliveryOutcome::Gone, Some("the flow is gone"), None, None),
         Decision::Record(Outcome::Retry {
-            attempts,
             next_attempt_ms,
             error,
             releases_flow_at_ms,
             ..
         }) => {
-            metrics.delivery(DeliveryOutcome::Retry);
             let order = match releases_flow_at_ms {
                 None => "its flow waits for it".to_string(),
                 Some(t) if *t <= now => "its flow goes on without it".to_string(),
                 Some(t) => format!("its flow waits for it at most {} ms more", t - now),
             };
-            log::info!(
-                "delivery {} attempt {attempts} failed: {error}; next in {} ms, {order}",
-                d.id,
-                next_attempt_ms - now
-            );
+            (
+                DeliveryOutcome::Retry,
+                Some(error.as_str()),
+                Some(next_attempt_ms - now),
+                Some(order),
+            )
         }
-        Decision::Record(Outcome::Dead {
-            attempts, error, ..
-        }) => {
-            metrics.delivery(DeliveryOutcome::Dead);
-            log::warn!(
-                "delivery {} is dead after {attempts} attempts: {error}",
-                d.id
-            );
+        Decision::Record(Outcome::Dead { error, .. }) => {
+            (DeliveryOutcome::Dead, Some(error.as_str()), None, None)
         }
-    }
+    };
+    metrics.delivery(outcome);
+    delivery_attempt(&AttemptLog {
+        delivery_id: d.id,
+        subscription_id: &a.sub.id,
+        event_type: &d.event_type,
+        attempt: d.attempts.saturating_add(1),
+        outcome,
+        status: a.status,
+        took: a.took,
+        error,
+        next_attempt_in_ms: next_ms,
+        note: note.as_deref(),
+    });
 }

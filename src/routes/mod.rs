@@ -18,6 +18,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 use crate::credentials::{ConnectionId, Credentials};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::telemetry::ConnectionTag;
 use crate::throttle::{ratelimit_header, Decision, Unavailable};
 
 /// The checked caller of a connector operation.
@@ -72,6 +73,8 @@ pub async fn connector_guard(
         }
     };
     let connection = state.keys.connection_id(&creds);
+    let tag = ConnectionTag::of(&connection);
+    req.extensions_mut().insert(tag.clone());
     let decision = match state.throttle.check(&connection).await {
         Ok(d) => d,
         Err(Unavailable) => {
@@ -87,7 +90,7 @@ pub async fn connector_guard(
     match decision {
         Decision::Rejected { retry_after_secs } => {
             state.metrics.throttle(false);
-            log::info!("throttled connection {connection} for {retry_after_secs}s");
+            log::info!("throttled connection {} for {retry_after_secs}s", tag.0);
             let mut res = ApiError::Throttled {
                 retry_after: retry_after_secs,
             }

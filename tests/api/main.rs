@@ -7,6 +7,7 @@ mod durability;
 mod errors;
 mod helpers;
 mod hostile;
+mod logs;
 mod metrics;
 mod notifications;
 mod order;

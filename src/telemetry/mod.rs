@@ -1,0 +1,158 @@
+//! Logging. env_logger underneath; `GATEWAY_LOG_FORMAT=json` turns every record into one JSON
+//! object a line. Calls (`access`) and delivery attempts (`delivery`) are structured events
+//! with named fields, the same in both formats. Only fields the gateway chose are written:
+//! never a header value besides the platform's ids, never a body, never a callback URL, so an
+//! API key cannot reach the log.
+
+pub mod access;
+
+use std::io::Write;
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
+
+pub use access::{access_log, operation_of, upstream_observed, ConnectionTag};
+
+/// `GATEWAY_LOG_FORMAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `[time LEVEL target] message key=value ...`
+    #[default]
+    Text,
+    /// One JSON object a line: `ts`, `level`, `target`, `message` and the event's fields.
+    Json,
+}
+
+static FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+fn format() -> LogFormat {
+    FORMAT.get().copied().unwrap_or_default()
+}
+
+/// Installs the logger once per process (later calls do nothing).
+pub fn init(format: LogFormat) {
+    let env = env_logger::Env::default().default_filter_or("info");
+    let mut builder = env_logger::Builder::from_env(env);
+    // The HTTP client's trace level prints whole request heads; keep it at debug whatever
+    // RUST_LOG asks, so `RUST_LOG=trace` cannot put a caller's credentials in the log.
+    for noisy in ["awc", "actix_http", "h2"] {
+        builder.filter_module(noisy, log::LevelFilter::Debug);
+    }
+    if format == LogFormat::Json {
+        builder.format(|buf, record| {
+            let ts = buf.timestamp_millis().to_string();
+            writeln!(buf, "{}", json_line(&ts, record))
+        });
+    } else {
+        builder.format_timestamp_millis();
+    }
+    if builder.try_init().is_ok() {
+        let _ = FORMAT.set(format);
+    }
+}
+
+/// Where the structured events go (filter them with `RUST_LOG=access=warn` and the like).
+pub const ACCESS: &str = "access";
+pub const DELIVERY: &str = "delivery";
+
+/// One structured event: `message` and its fields, rendered for the configured format.
+/// Null fields are left out.
+pub fn event(target: &'static str, level: log::Level, message: &str, fields: &[(&str, Value)]) {
+    if !log::log_enabled!(target: target, level) {
+        return;
+    }
+    match format() {
+        LogFormat::Text => log::log!(target: target, level, "{}", text_event(message, fields)),
+        LogFormat::Json => log::log!(target: target, level, "{}", json_event(message, fields)),
+    }
+}
+
+/// `message k=v k="v w"`.
+pub fn text_event(message: &str, fields: &[(&str, Value)]) -> String {
+    let mut out = message.to_string();
+    for (k, v) in fields {
+        let v = match v {
+            Value::Null => continue,
+            Value::String(s) if s.is_empty() || s.contains([' ', '"', '=']) => {
+                Value::String(s.clone()).to_string()
+            }
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out.push_str(&format!(" {k}={v}"));
+    }
+    out
+}
+
+/// `{"message": ..., fields...}`; the JSON formatter adds `ts`, `level` and `target`.
+pub fn json_event(message: &str, fields: &[(&str, Value)]) -> String {
+    let mut map = Map::new();
+    map.insert("message".into(), Value::String(message.into()));
+    for (k, v) in fields {
+        if !v.is_null() {
+            map.insert((*k).into(), v.clone());
+        }
+    }
+    Value::Object(map).to_string()
+}
+
+/// A record as one JSON object. A structured event's message already is an object (from
+/// [`json_event`]); any other record's text becomes `message`.
+fn json_line(ts: &str, record: &log::Record) -> String {
+    let text = record.args().to_string();
+    let mut map = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(m)) if record.target() == ACCESS || record.target() == DELIVERY => m,
+        _ => {
+            let mut m = Map::new();
+            m.insert("message".into(), Value::String(text));
+            m
+        }
+    };
+    map.insert("ts".into(), Value::String(ts.into()));
+    map.insert("level".into(), Value::String(record.level().to_string()));
+    map.insert("target".into(), Value::String(record.target().into()));
+    Value::Object(map).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn text_quotes_what_would_split_and_skips_nulls() {
+        let line = text_event(
+            "GET /agents",
+            &[
+                ("status", json!(200)),
+                ("error", json!("no answer in time")),
+                ("run", Value::Null),
+            ],
+        );
+        assert_eq!(line, r#"GET /agents status=200 error="no answer in time""#);
+    }
+
+    #[test]
+    fn json_lines_carry_the_event_fields_at_top_level() {
+        let msg = json_event("call", &[("status", json!(429)), ("x", Value::Null)]);
+        let args = format_args!("{msg}");
+        let record = log::Record::builder()
+            .args(args)
+            .target(ACCESS)
+            .level(log::Level::Info)
+            .build();
+        let v: Value = serde_json::from_str(&json_line("t", &record)).unwrap();
+        assert_eq!(v["status"], 429);
+        assert_eq!(v["message"], "call");
+        assert_eq!(v["target"], "access");
+        assert!(v.get("x").is_none());
+        let plain = log::Record::builder()
+            .args(format_args!("{{\"status\":1}}"))
+            .target("other")
+            .level(log::Level::Warn)
+            .build();
+        let v: Value = serde_json::from_str(&json_line("t", &plain)).unwrap();
+        assert_eq!(v["message"], "{\"status\":1}");
+        assert_eq!(v["level"], "WARN");
+    }
+}
