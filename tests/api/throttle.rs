@@ -195,3 +195,35 @@ async fn the_redis_throttle_answers_with_the_same_headers() {
         json!({"backend": "redis", "fell_back": false, "fallback": "local"})
     );
 }
+
+#[actix_web::test]
+async fn a_redis_that_accepts_but_never_answers_does_not_stall_calls() {
+    // Holds every connection open and says nothing, like a hung server.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}", hung.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let held: Vec<_> = hung.incoming().map_while(Result::ok).collect();
+        drop(held);
+    });
+    let app = spawn_app_with(|s| {
+        s.redis_url = Some(url);
+        s.throttle_calls = 2;
+    })
+    .await;
+    let statuses: Vec<u16> = join_all((0..3).map(|_| send(app.get("/agents"), None)))
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 429).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(readyz(&app).await["throttle"]["fell_back"], true);
+}
