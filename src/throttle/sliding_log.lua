@@ -3,6 +3,11 @@
 -- ARGV[1]: calls admitted per window; ARGV[2]: the window (ms); ARGV[3] (tests only): the time
 -- (ms). Without it the time is Redis's own, so clock skew between replicas cannot widen the
 -- window. Returns {admitted (0/1), calls in the window, oldest admission (ms), now (ms)}.
+-- Redis before 5 replicates scripts verbatim, which forbids writes after TIME; from 5 on this is
+-- the default (and from 7 a no-op).
+if redis.replicate_commands then
+  redis.replicate_commands()
+end
 local calls = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local now

@@ -4,7 +4,7 @@ use futures_util::future::join_all;
 use livechat_gateway::settings::ThrottleFallback;
 use serde_json::{json, Value};
 
-use crate::helpers::{basic, free_port, redis_url, send, spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{basic, free_port, redis_url, send, spawn_app, spawn_app_with, TestApp, LOGS};
 
 #[actix_web::test]
 async fn a_thousand_concurrent_calls_admit_exactly_the_quota() {
@@ -121,8 +121,10 @@ async fn readiness_names_the_store_and_the_throttle_in_use() {
 
 #[actix_web::test]
 async fn an_unreachable_redis_falls_back_to_the_local_limit_without_a_5xx() {
+    let password = format!("REDISPW{}", free_port());
+    let url = dead_redis().replace("redis://", &format!("redis://:{password}@"));
     let app = spawn_app_with(|s| {
-        s.redis_url = Some(dead_redis());
+        s.redis_url = Some(url);
         s.throttle_calls = 3;
     })
     .await;
@@ -145,6 +147,12 @@ async fn an_unreachable_redis_falls_back_to_the_local_limit_without_a_5xx() {
         "{metrics}"
     );
     assert!(metrics.contains("livechat_gateway_redis_up 0"), "{metrics}");
+    let logs = LOGS.lock().unwrap().clone();
+    assert!(logs.iter().any(|l| l.contains("Redis cannot be reached")));
+    assert!(
+        logs.iter().all(|l| !l.contains(&password)),
+        "the Redis password stays out of the log"
+    );
 }
 
 #[actix_web::test]
