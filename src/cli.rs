@@ -39,7 +39,11 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
         if let Some(demo) = app.demo() {
             println!(
                 "{}",
-                crate::sandbox::banner(app.public_url().as_str(), demo)
+                crate::sandbox::banner(
+                    app.public_url().as_str(),
+                    demo,
+                    app.state().settings.livechat_api
+                )
             );
         }
         app.run_until_stopped().await?;

@@ -41,19 +41,22 @@ impl fmt::Display for Email {
     }
 }
 
-/// A LiveChat ticket id (`5FUED` in every sample; the length is not settled, so allow 1..=32).
+/// A ticket id: LiveChat v2's (`5FUED` in every sample; the length is not settled, so allow
+/// 1..=32 letters and digits) or HelpDesk's UUID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketId(String);
 
 impl TicketId {
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        // v2 ids are short codes; HelpDesk's (LiveChat API v3) are UUIDs.
         let ok =
-            !raw.is_empty() && raw.len() <= 32 && raw.bytes().all(|b| b.is_ascii_alphanumeric());
+            (!raw.is_empty() && raw.len() <= 32 && raw.bytes().all(|b| b.is_ascii_alphanumeric()))
+                || crate::upstream::generation::is_uuid(raw);
         if ok {
             Ok(Self(raw.to_string()))
         } else {
             Err(ApiError::BadRequest(
-                "`ticketId` must be a LiveChat ticket id (letters and digits, like 5FUED).".into(),
+                "`ticketId` must be a LiveChat ticket id (letters and digits, like 5FUED, or a HelpDesk ticket UUID).".into(),
             ))
         }
     }
@@ -128,6 +131,7 @@ mod tests {
     #[test]
     fn ticket_ids() {
         assert!(TicketId::parse("5FUED").is_ok());
+        assert!(TicketId::parse("3f0c1d2e-4b5a-4c6d-8e9f-0a1b2c3d4e5f").is_ok());
         for bad in ["", "../x", "5FU ED", &"A".repeat(33), "ä"] {
             assert!(TicketId::parse(bad).is_err());
         }

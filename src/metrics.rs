@@ -29,6 +29,28 @@ struct CallLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NoticeLabels {
+    api: &'static str,
+    notice: &'static str,
+}
+
+/// Counts LiveChat answers announcing their API version's retirement (held by
+/// `upstream::notices::Notices`, which sees every answer).
+#[derive(Clone, Debug, Default)]
+pub struct NoticeCounter(Family<NoticeLabels, Counter>);
+
+impl NoticeCounter {
+    /// `api` is a fixed name (`"configuration v3.6"`), `notice` `legacy` or `deprecation`.
+    pub fn inc(&self, api: &'static str, notice: &'static str) {
+        self.0.get_or_create(&NoticeLabels { api, notice }).inc();
+    }
+
+    pub fn get(&self, api: &'static str, notice: &'static str) -> u64 {
+        self.0.get_or_create(&NoticeLabels { api, notice }).get()
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabel {
     operation: &'static str,
 }
@@ -159,6 +181,7 @@ pub struct Metrics {
     unauthorized: Counter,
     upstream_calls: Family<CallLabels, Counter>,
     upstream_duration: Histograms,
+    upstream_notices: NoticeCounter,
     throttle_decisions: Family<DecisionLabel, Counter>,
     throttle_connections: Gauge,
     throttle_backend: Family<BackendLabel, Gauge>,
@@ -196,6 +219,7 @@ impl Metrics {
             unauthorized: Counter::default(),
             upstream_calls: Family::default(),
             upstream_duration: Family::new_with_constructor(latency_histogram),
+            upstream_notices: NoticeCounter::default(),
             throttle_decisions: Family::default(),
             throttle_connections: Gauge::default(),
             throttle_backend: Family::default(),
@@ -244,6 +268,11 @@ impl Metrics {
             "upstream_duration_seconds",
             "Time LiveChat took to answer, by operation id",
             m.upstream_duration.clone(),
+        );
+        r.register(
+            "upstream_retirement_notices",
+            "LiveChat answers carrying a Legacy or Deprecation header (the API version is being retired), by API",
+            m.upstream_notices.0.clone(),
         );
         r.register(
             "throttle_decisions",
@@ -379,6 +408,11 @@ impl Metrics {
         self.upstream_duration
             .get_or_create(&OperationLabel { operation })
             .observe(took.as_secs_f64());
+    }
+
+    /// The counter `upstream::notices::Notices` moves.
+    pub fn notice_counter(&self) -> NoticeCounter {
+        self.upstream_notices.clone()
     }
 
     pub fn throttle(&self, admitted: bool) {

@@ -65,13 +65,14 @@ impl Application {
         let secret = secret::load(&settings.store)?;
         let store = Store::connect(&settings.store.database_url).await?;
         store.take_over().await?;
+        let metrics = Metrics::default();
         let state = web::Data::new(AppState {
             keys: Keys::derive(&secret),
             throttle: throttle(&settings, clock.clone())?,
             public_url: public_url.clone(),
-            upstream_notices: Arc::new(Notices::new(clock.clone())),
+            upstream_notices: Arc::new(Notices::new(clock.clone(), metrics.notice_counter())),
             clock,
-            metrics: Metrics::default(),
+            metrics,
             sandbox: sandbox.as_ref().map(|s| s.fake.clone()),
             store,
             relay: Relay::default(),

@@ -16,11 +16,13 @@
 
 mod agents;
 mod form;
+mod helpdesk;
 mod hooks;
 mod routes;
 mod seed;
 mod state;
 mod tickets;
+mod v3;
 mod webhooks;
 
 #[cfg(test)]
@@ -153,6 +155,22 @@ pub struct Quirks {
     /// Deliveries add fields no source confirms (`chat.url`, `chat.agents`, `chat.groups`,
     /// `visitor.country`/`city`/`language`/`page_current`...): guesses, for tolerance tests.
     pub webhook_guessed_fields: bool,
+    /// v3 (livechat-v3-helpdesk.md §2): agents carry `avatar_path` (the list sample) instead of
+    /// `avatar` (the get sample).
+    pub v3_avatar_path: bool,
+    /// v3 (§1.3): the account lives in this region; Configuration and Agent Chat calls without
+    /// `X-Region: <region>` answer `misdirected_request` naming it.
+    pub v3_region: Option<String>,
+    /// v3: the HTTP status of a `misdirected_request` (undocumented; default 421).
+    pub v3_misdirected_status: Option<u16>,
+    /// v3 and HelpDesk answers carry `Deprecation: <value>` (§1.1).
+    pub v3_deprecation: Option<String>,
+    /// v3 and HelpDesk answers carry `Legacy: <value>` (§1.1).
+    pub v3_legacy: Option<String>,
+    /// v3 (§1.1): `get_agent` does not know an agent yet right after `create_agent`.
+    pub v3_create_propagation_lag: bool,
+    /// HelpDesk (§4.2): ticket lists carry no `x-total-pages` header.
+    pub helpdesk_no_total_header: bool,
 }
 
 /// The result of sending one webhook delivery.
@@ -166,11 +184,13 @@ pub struct Delivery {
     pub payload: Value,
 }
 
-/// Login and API key of the demo licence created by [`FakeLiveChat::seed_demo`].
+/// Login and API key of the demo licence created by [`FakeLiveChat::seed_demo`]; on the v3
+/// faces the username is `account_id` and the key serves as the personal access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoCredentials {
     pub login: String,
     pub api_key: String,
+    pub account_id: String,
 }
 
 /// Clone-able handle to a running fake; all clones share the same state.
@@ -265,6 +285,20 @@ impl FakeLiveChat {
 
     pub fn quirks(&self) -> Quirks {
         self.lock().quirks.clone()
+    }
+
+    /// The v3 account ID (the username of the v3 Basic pair) of the account whose owner is `login`.
+    pub fn account_id(&self, login: &str) -> Option<String> {
+        self.lock().account(login).map(|a| a.account_id.clone())
+    }
+
+    /// Webhooks registered through the Configuration API v3.6 with that account's token, as
+    /// `list_webhooks` shows them (with their `secret_key`).
+    pub fn v3_webhooks(&self, login: &str) -> Vec<Value> {
+        let st = self.lock();
+        st.account(login)
+            .map(|a| a.v3_webhooks.iter().map(v3::webhook_json).collect())
+            .unwrap_or_default()
     }
 
     /// Registered webhooks of that account, as `GET /webhooks` shows them (empty if unknown).

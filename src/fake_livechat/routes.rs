@@ -7,7 +7,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::state::{Account, IdGen, State};
-use super::{agents, form, hooks, lock, tickets};
+use super::{agents, form, helpdesk, hooks, lock, tickets, v3};
 use super::{ErrorShape, InjectedResponse, Quirks, RecordedRequest};
 use std::sync::Mutex;
 
@@ -97,6 +97,31 @@ pub(crate) async fn handle(
     }
 
     let query = form::parse_form(query.as_bytes());
+    if let Some(rest) = path
+        .strip_prefix("/v3.6/")
+        .or_else(|| path.strip_prefix("/v1/"))
+    {
+        let mut st = lock(&state);
+        let helpdesk = path.starts_with("/v1/");
+        let answer = if helpdesk {
+            let segs: Vec<String> = rest
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(form::percent_decode)
+                .collect();
+            let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+            helpdesk::process(&mut st, &method, &segs, &headers, &query, parsed)
+        } else {
+            let reply = match rest.split('/').collect::<Vec<_>>().as_slice() {
+                [api, "action", action] if method == "POST" => {
+                    v3::process(&mut st, api, action, &headers, parsed)
+                }
+                _ => v3::error("not_found", "No such method"),
+            };
+            reply.into()
+        };
+        return new_generation_response(&st.quirks, helpdesk, answer);
+    }
     let reply = process(&mut lock(&state), &method, &path, &headers, &query, parsed);
     let callback = (method == "GET")
         .then(|| form::text(query.get("callback")))
@@ -119,6 +144,24 @@ pub(crate) async fn handle(
     }
 }
 
+/// A v3 or HelpDesk answer, with the retirement and paging headers the quirks ask for.
+fn new_generation_response(q: &Quirks, helpdesk: bool, answer: helpdesk::Answer) -> HttpResponse {
+    let status =
+        StatusCode::from_u16(answer.reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut builder = HttpResponse::build(status);
+    builder.content_type("application/json");
+    if let Some(d) = &q.v3_deprecation {
+        builder.insert_header(("deprecation", d.as_str()));
+    }
+    if let Some(l) = &q.v3_legacy {
+        builder.insert_header(("legacy", l.as_str()));
+    }
+    if let (Some(pages), false) = (answer.total_pages, helpdesk && q.helpdesk_no_total_header) {
+        builder.insert_header(("x-total-pages", pages.to_string()));
+    }
+    builder.body(answer.reply.body.to_string())
+}
+
 async fn injected_response(inj: InjectedResponse) -> HttpResponse {
     if let Some(delay) = inj.delay {
         actix_web::rt::time::sleep(delay).await;
@@ -134,7 +177,7 @@ async fn injected_response(inj: InjectedResponse) -> HttpResponse {
 }
 
 /// `Authorization: Basic base64(login:key)` → (login, key).
-fn basic_credentials(headers: &[(String, String)]) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(headers: &[(String, String)]) -> Option<(String, String)> {
     let value = headers.iter().find(|(k, _)| k == "authorization")?.1.trim();
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

@@ -11,17 +11,19 @@ pub(crate) const DEMO_API_KEY: &str = "sandbox-demo-api-key";
 
 /// Creates the demo licence once; later calls just return its credentials.
 pub(crate) fn seed_demo(st: &mut State) -> DemoCredentials {
-    let creds = DemoCredentials {
-        login: DEMO_LOGIN.into(),
-        api_key: DEMO_API_KEY.into(),
-    };
     if let Some(existing) = st.account(DEMO_LOGIN) {
         return DemoCredentials {
             login: existing.login.clone(),
             api_key: existing.api_key.clone(),
+            account_id: existing.account_id.clone(),
         };
     }
     let acct = st.add_account(DEMO_LOGIN, DEMO_API_KEY);
+    let creds = DemoCredentials {
+        login: DEMO_LOGIN.into(),
+        api_key: DEMO_API_KEY.into(),
+        account_id: acct.account_id.clone(),
+    };
     let licence = acct.licence;
     let agents = [
         (

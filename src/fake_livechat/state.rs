@@ -109,6 +109,25 @@ pub(crate) fn iso(ts: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A UUID-shaped id derived from `seed`: the same seed always gives the same id, so the v2
+/// and v3 faces of one account agree on every id without keeping a second table.
+pub(crate) fn uuid_from(seed: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let h: String = Sha256::digest(seed.as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
 /// 32 lowercase hex characters.
 pub(crate) fn hex32() -> String {
     let bytes: [u8; 16] = rand::thread_rng().gen();
@@ -135,6 +154,14 @@ pub(crate) struct Account {
     pub login: String,
     pub api_key: String,
     pub licence: u64,
+    /// v3 and HelpDesk: the account ID (username of the PAT pair).
+    pub account_id: String,
+    /// HelpDesk tag names besides those on tickets (tags are ids there, derived from names).
+    pub helpdesk_tags: Vec<String>,
+    /// Configuration API v3.6 webhooks registered with this account's token.
+    pub v3_webhooks: Vec<V3Webhook>,
+    /// Agents created through v3 that `get_agent` does not see yet (`v3_create_propagation_lag`).
+    pub v3_fresh_agents: Vec<String>,
     pub groups: Vec<(i64, String)>,
     pub agents: Vec<Agent>,
     pub tickets: Vec<Ticket>,
@@ -152,6 +179,12 @@ impl Account {
             login: login.to_string(),
             api_key: String::new(),
             licence,
+            account_id: uuid_from(&format!("account/{licence}")),
+            helpdesk_tags: ["sales", "feedback", "vip", "billing", "shipping"]
+                .map(String::from)
+                .to_vec(),
+            v3_webhooks: Vec::new(),
+            v3_fresh_agents: Vec::new(),
             groups: vec![
                 (0, "All operators".into()),
                 (1, "Sales".into()),
@@ -268,6 +301,8 @@ impl Agent {
 
 pub(crate) struct Ticket {
     pub id: String,
+    /// HelpDesk's `ID` of the same ticket (v2's `id` is HelpDesk's `shortID`).
+    pub uuid: String,
     pub status: String,
     pub subject: String,
     pub requester_mail: String,
@@ -339,6 +374,17 @@ impl Ticket {
         }
         v
     }
+}
+
+/// A `register_webhook` of the Configuration API v3.6.
+#[derive(Clone)]
+pub(crate) struct V3Webhook {
+    pub id: String,
+    pub url: String,
+    pub action: String,
+    pub secret_key: String,
+    pub owner_client_id: String,
+    pub kind: String,
 }
 
 pub(crate) struct Webhook {

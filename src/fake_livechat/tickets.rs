@@ -6,7 +6,7 @@ use time::Date;
 
 use super::form::{int_list, is_email, str_list, text};
 use super::routes::{fail, not_found, Ctx, Reply};
-use super::state::{now, Account, Ticket};
+use super::state::{now, uuid_from, Account, Ticket};
 use super::ErrorShape;
 
 pub(crate) const PAGE_SIZE: usize = 25;
@@ -198,6 +198,7 @@ pub(crate) fn new_ticket(
         }));
     }
     Ticket {
+        uuid: uuid_from(&format!("ticket/{}/{id}", acct.licence)),
         id,
         status: "open".into(),
         subject: subject.to_string(),

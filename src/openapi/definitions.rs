@@ -116,7 +116,10 @@ pub fn definitions() -> Map<String, Value> {
                         "password",
                         with(
                             with(
-                                string("Password", "Minimum length 5."),
+                                string(
+                                    "Password",
+                                    "Minimum length 5. Not available on LiveChat API v3 connections, where LiveChat e-mails the new agent an invitation to choose one: leave it empty there.",
+                                ),
                                 "minLength",
                                 json!(5),
                             ),
@@ -126,7 +129,10 @@ pub fn definitions() -> Map<String, Value> {
                     ),
                     (
                         "max_chats_count",
-                        string("Max Chats Count", "Limit of concurrent chats."),
+                        string(
+                            "Max Chats Count",
+                            "Limit of concurrent chats (at most 20 on LiveChat API v3 connections).",
+                        ),
                     ),
                 ],
                 &["login", "name"],

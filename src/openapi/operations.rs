@@ -166,7 +166,7 @@ const LIST_TICKETS_PARAMS: &[Param] = &[
         ..filter(
             "status",
             "Status",
-            "Only tickets with this status: open, pending, solved or spam.",
+            "Only tickets with this status: open, pending, solved or spam (on LiveChat API v3, HelpDesk's on hold counts as pending).",
         )
     },
     Param {
@@ -197,7 +197,7 @@ const LIST_TICKETS_PARAMS: &[Param] = &[
     filter(
         "assignee",
         "Assignee",
-        "Only tickets assigned to this agent (login email).",
+        "Only tickets assigned to this agent (login email). On LiveChat API v3 connections HelpDesk cannot filter by assignee, so each page is filtered after it is read and may hold fewer tickets.",
     ),
     filter("query", "Query", "Only tickets matching this text."),
     Param {

@@ -146,7 +146,7 @@ pub(super) fn ticket_request(message_required: bool) -> Value {
                         "type",
                         one_of(
                             "Source Type",
-                            "Select the source.",
+                            "Select the source. LiveChat API v3 connections (HelpDesk) keep no source and ignore it.",
                             &["chat-window", "mail", "lc2"],
                         ),
                     ),

@@ -8,6 +8,7 @@ pub mod notices;
 pub mod transport;
 pub mod types;
 pub mod v2;
+pub mod v3;
 
 use std::sync::Arc;
 
@@ -65,6 +66,7 @@ pub trait LiveChatApi {
 pub struct Upstreams {
     choice: ApiChoice,
     v2: v2::LiveChatV2,
+    v3: v3::LiveChatV3,
 }
 
 impl Upstreams {
@@ -72,7 +74,8 @@ impl Upstreams {
         let transport = transport::Transport::new(settings.upstream_timeout(), notices);
         Self {
             choice: settings.livechat_api,
-            v2: v2::LiveChatV2::new(&settings.livechat_url, transport),
+            v2: v2::LiveChatV2::new(&settings.livechat_url, transport.clone()),
+            v3: v3::LiveChatV3::new(&settings.livechat_url, &settings.helpdesk_url, transport),
         }
     }
 
@@ -89,9 +92,7 @@ impl Upstreams {
                     "LiveChat API v3 takes your account ID (a UUID, shown beside your personal access token in the Developer Console) as the username, not your login e-mail.".into(),
                 ))
             }
-            Generation::V3 => Err(ApiError::Unavailable(
-                "LiveChat API v3 connections are not supported by this gateway yet; use a login e-mail and API key (v2).".into(),
-            )),
+            Generation::V3 => Ok(&self.v3),
         }
     }
 

@@ -4,12 +4,12 @@
 //! and each distinct notice is logged once per UTC day (not once per call).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use actix_web::http::header::HeaderMap;
 
 use crate::clock::SharedClock;
+use crate::metrics::NoticeCounter;
 
 const DAY_MS: i64 = 86_400_000;
 /// Distinct notices remembered; an upstream inventing new values cannot grow the map.
@@ -37,25 +37,15 @@ pub struct Notices {
     clock: SharedClock,
     /// (notice, API, header value) → the UTC day it was last logged.
     logged: Mutex<HashMap<(Notice, &'static str, String), i64>>,
-    legacy: AtomicU64,
-    deprecation: AtomicU64,
+    counter: NoticeCounter,
 }
 
 impl Notices {
-    pub fn new(clock: SharedClock) -> Self {
+    pub fn new(clock: SharedClock, counter: NoticeCounter) -> Self {
         Self {
             clock,
             logged: Mutex::new(HashMap::new()),
-            legacy: AtomicU64::new(0),
-            deprecation: AtomicU64::new(0),
-        }
-    }
-
-    /// Answers seen with this notice since start.
-    pub fn count(&self, notice: Notice) -> u64 {
-        match notice {
-            Notice::Legacy => self.legacy.load(Ordering::Relaxed),
-            Notice::Deprecation => self.deprecation.load(Ordering::Relaxed),
+            counter,
         }
     }
 
@@ -65,11 +55,7 @@ impl Notices {
             let Some(value) = headers.get(notice.header()) else {
                 continue;
             };
-            match notice {
-                Notice::Legacy => &self.legacy,
-                Notice::Deprecation => &self.deprecation,
-            }
-            .fetch_add(1, Ordering::Relaxed);
+            self.counter.inc(api, notice.header());
             let value: String = String::from_utf8_lossy(value.as_bytes())
                 .chars()
                 .filter(|c| !c.is_control())
@@ -115,7 +101,8 @@ mod tests {
     #[test]
     fn counts_every_answer_and_logs_once_a_day() {
         let clock = ManualClock::new(10 * DAY_MS);
-        let notices = Notices::new(clock.clone());
+        let counter = NoticeCounter::default();
+        let notices = Notices::new(clock.clone(), counter.clone());
         let key = || {
             (
                 Notice::Deprecation,
@@ -137,13 +124,13 @@ mod tests {
         notices.observe("helpdesk v1", &headers(&[("deprecation", "2027-01-31")]));
         notices.observe("helpdesk v1", &headers(&[("legacy", "2026-12-01")]));
         notices.observe("helpdesk v1", &headers(&[]));
-        assert_eq!(notices.count(Notice::Deprecation), 2);
-        assert_eq!(notices.count(Notice::Legacy), 1);
+        assert_eq!(counter.get("helpdesk v1", "deprecation"), 2);
+        assert_eq!(counter.get("helpdesk v1", "legacy"), 1);
     }
 
     #[test]
     fn remembers_a_bounded_number_of_notices() {
-        let notices = Notices::new(ManualClock::new(0));
+        let notices = Notices::new(ManualClock::new(0), NoticeCounter::default());
         for i in 0..(MAX_REMEMBERED * 3) {
             notices.first_today((Notice::Legacy, "v2", i.to_string()));
         }

@@ -15,6 +15,8 @@ use super::notices::Notices;
 use crate::credentials::Credentials;
 use crate::error::ApiError;
 
+const MAX_MESSAGE_CHARS: usize = 500;
+
 /// Largest answer the gateway reads from LiveChat.
 const MAX_UPSTREAM_BODY: usize = 8 * 1024 * 1024;
 
@@ -167,6 +169,26 @@ fn send_error(e: &awc::error::SendRequestError) -> ApiError {
         }
         other => ApiError::BadGateway(format!("LiveChat could not be reached: {other}.")),
     }
+}
+
+/// Reads a message from any of the error shapes LiveChat and HelpDesk use: `{"error": "..."}`, `{"error": [...]}`,
+/// `{"errors": [...]}` or `"..."`, `{"error": {"message": ...}}`, `{"message": ...}`.
+pub fn error_message(body: &Value) -> Option<String> {
+    fn text(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Value::Array(items) => {
+                let parts: Vec<String> = items.iter().filter_map(text).collect();
+                (!parts.is_empty()).then(|| parts.join("; "))
+            }
+            Value::Object(o) => o.get("message").and_then(text),
+            _ => None,
+        }
+    }
+    let msg = ["errors", "error", "message"]
+        .iter()
+        .find_map(|k| body.get(k).and_then(text))?;
+    Some(msg.chars().take(MAX_MESSAGE_CHARS).collect())
 }
 
 /// Removes every form of the caller's secret LiveChat (or a proxy before it) might quote back:

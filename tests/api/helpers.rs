@@ -16,11 +16,16 @@ use livechat_gateway::clock::{ManualClock, SharedClock};
 use livechat_gateway::fake_livechat::FakeLiveChat;
 use livechat_gateway::settings::Settings;
 use livechat_gateway::startup::Application;
+pub use livechat_gateway::upstream::Generation;
 
 pub struct TestApp {
     pub address: String,
     pub fake: FakeLiveChat,
+    /// The connection's username: the owner's e-mail on v2, the account ID on v3.
     pub login: String,
+    /// The account owner's e-mail (an agent login on either generation).
+    pub owner: String,
+    pub generation: Generation,
     pub api_key: String,
     pub db_dir: PathBuf,
     pub clock: Arc<ManualClock>,
@@ -213,13 +218,22 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on(Generation::V2, tweak).await
+}
+
+/// A gateway whose connection uses `generation` (chosen by `auto` from its username).
+pub async fn spawn_app_on(generation: Generation, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     capture_logs();
     let fake = FakeLiveChat::spawn("127.0.0.1:0")
         .await
         .expect("fake LiveChat starts");
-    let login = format!("{}@example.com", unique("agent"));
+    let owner = format!("{}@example.com", unique("agent"));
     let api_key = unique("CANARY");
-    fake.add_account(&login, &api_key);
+    fake.add_account(&owner, &api_key);
+    let login = match generation {
+        Generation::V2 => owner.clone(),
+        Generation::V3 => fake.account_id(&owner).expect("the account has an ID"),
+    };
     let db_dir = std::env::temp_dir().join(unique("lcgw-test"));
     let mut settings = Settings::for_tests(
         fake.base_url().parse().expect("fake URL"),
@@ -237,6 +251,8 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         address,
         fake,
         login,
+        owner,
+        generation,
         api_key,
         db_dir,
         clock,

@@ -5,9 +5,7 @@ use serde_json::Value;
 
 use crate::credentials::Credentials;
 use crate::error::ApiError;
-use crate::upstream::transport::{parse_json, redact};
-
-const MAX_MESSAGE_CHARS: usize = 500;
+use crate::upstream::transport::{error_message, parse_json, redact};
 
 /// `Ok` holds the parsed JSON of a 2xx answer (Null when empty).
 pub fn interpret(
@@ -52,26 +50,6 @@ pub fn interpret(
         "LiveChat failed to answer the call (HTTP {}).",
         status.as_u16()
     )))
-}
-
-/// Reads a message from any of LiveChat's error shapes: `{"error": "..."}`, `{"error": [...]}`,
-/// `{"errors": [...]}` or `"..."`, `{"error": {"message": ...}}`, `{"message": ...}`.
-pub fn error_message(body: &Value) -> Option<String> {
-    fn text(v: &Value) -> Option<String> {
-        match v {
-            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-            Value::Array(items) => {
-                let parts: Vec<String> = items.iter().filter_map(text).collect();
-                (!parts.is_empty()).then(|| parts.join("; "))
-            }
-            Value::Object(o) => o.get("message").and_then(text),
-            _ => None,
-        }
-    }
-    let msg = ["errors", "error", "message"]
-        .iter()
-        .find_map(|k| body.get(k).and_then(text))?;
-    Some(msg.chars().take(MAX_MESSAGE_CHARS).collect())
 }
 
 #[cfg(test)]
