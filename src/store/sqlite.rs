@@ -76,7 +76,8 @@ impl SqliteStore {
         let max = if file.is_some() { 4 } else { 1 };
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
-            .acquire_timeout(Duration::from_secs(5))
+            // Generous: opening a file (WAL set-up, migrations, fsync) can be slow on a busy disk.
+            .acquire_timeout(Duration::from_secs(15))
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
