@@ -5,6 +5,7 @@
 
 pub mod agents;
 pub mod calls;
+pub mod events;
 pub mod lookups;
 pub mod tickets;
 
