@@ -234,7 +234,7 @@ pub async fn spawn_app_on(generation: Generation, tweak: impl FnOnce(&mut Settin
         Generation::V2 => owner.clone(),
         Generation::V3 => fake.account_id(&owner).expect("the account has an ID"),
     };
-    let db_dir = std::env::temp_dir().join(unique("lcgw-test"));
+    let db_dir = scratch_root().join(unique("lcgw-test"));
     let mut settings = Settings::for_tests(
         fake.base_url().parse().expect("fake URL"),
         format!("sqlite://{}/gateway.db", db_dir.display()),
@@ -326,9 +326,22 @@ pub fn random_hex(bytes: usize) -> String {
         .collect()
 }
 
-/// A fresh folder under the system temp dir.
+/// Where tests keep their SQLite files: a memory-backed tmpfs where the machine has one, so
+/// that `synchronous=FULL` commits do not queue behind a busy disk (a SIGKILL still loses
+/// nothing there: what is written survives the process), else the system temp dir.
+pub fn scratch_root() -> PathBuf {
+    let shm = PathBuf::from("/dev/shm");
+    let writable = std::fs::metadata(&shm).is_ok_and(|m| m.is_dir() && !m.permissions().readonly());
+    if writable {
+        shm
+    } else {
+        std::env::temp_dir()
+    }
+}
+
+/// A fresh folder under `scratch_root()`.
 pub fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lcgw-{tag}-{}", random_hex(8)));
+    let dir = scratch_root().join(format!("lcgw-{tag}-{}", random_hex(8)));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
