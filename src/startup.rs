@@ -63,8 +63,7 @@ impl Application {
         };
         warn_if_clear_text(&settings.livechat_url);
         let secret = secret::load(&settings.store)?;
-        let store = Store::connect(&settings.store.database_url).await?;
-        store.take_over().await?;
+        let store = Store::serve(&settings.store.database_url).await?;
         let metrics = Metrics::default();
         let state = web::Data::new(AppState {
             keys: Keys::derive(&secret),

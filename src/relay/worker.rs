@@ -1,19 +1,19 @@
 //! The delivery worker. Rows in the store are the truth: the worker leases due deliveries
 //! (for each flow only those no earlier pending one holds back, so a flow gets its events in
-//! order; see `decide`), posts them with bounded concurrency, and records each outcome. A lease covers a whole attempt and
-//! carries a random token; only its holder records the outcome. A crash mid-delivery leaves a
-//! lease that expires, so the event goes out again (at least once; `event_unique_id` lets
+//! order; see `decide`), posts them with bounded concurrency, and records each outcome. A
+//! lease is short, renewed while its attempt runs, and carries a random token; only its holder
+//! records the outcome. A crash mid-delivery leaves a lease that soon expires, so the event
+//! goes out again (at least once; `event_unique_id` lets
 //! flows dedupe). Closed subscriptions (unsubscribed) still get their accepted events. Due
 //! times come from the injected `Clock`; the real-time sleep between polls is capped so a
 //! test's `ManualClock` is noticed.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::callback::RESOLVE_TIMEOUT;
 use super::cleanup::{callback_context, flow_gone, purge_closed};
 use super::decide::{decide, Decision, Policy};
 use super::deliver::{self, Attempt};
@@ -35,9 +35,12 @@ const RECORD_BACKOFF: [Duration; 3] = [
     Duration::from_millis(250),
     Duration::from_millis(1_000),
 ];
-/// Besides the DNS lookup (in the delivery client) and the POST, a lease covers the store calls of an attempt: the
-/// subscription read and the outcome with its retries (each may wait 5 s for a connection).
-const LEASE_STORE_SLACK_MS: i64 = 30_000;
+/// How long a claim holds a delivery. The worker renews the leases of its attempts in flight
+/// every `RENEW_EVERY`, so a live attempt keeps its claim however long it runs (DNS, POST,
+/// recording), and a claim of a gateway that died is taken over by another at most this long
+/// after its last renewal: within `GATEWAY_DELIVERY_TIMEOUT_MS` + 10 s, as interface.md says.
+const LEASE_MS: i64 = 10_000;
+const RENEW_EVERY: Duration = Duration::from_secs(3);
 /// Delivered events are remembered this long to drop LiveChat's redeliveries.
 const DEDUPE_WINDOW_MS: i64 = 24 * 3_600_000;
 const PURGE_EVERY_MS: i64 = 10 * 60_000;
@@ -46,8 +49,8 @@ struct Worker {
     state: Arc<AppState>,
     client: awc::Client,
     upstreams: Upstreams,
-    /// The deliveries whose attempts are running here.
-    in_flight: RefCell<HashSet<i64>>,
+    /// The deliveries whose attempts are running here, with their claim's lease token.
+    in_flight: RefCell<HashMap<i64, String>>,
     last_purge_ms: RefCell<Option<i64>>,
 }
 
@@ -59,9 +62,10 @@ pub fn spawn(state: Arc<AppState>) {
             client: deliver::client(timeout, state.settings.allow_private_callbacks),
             upstreams: Upstreams::new(&state.settings, state.upstream_notices.clone()),
             state,
-            in_flight: RefCell::new(HashSet::new()),
+            in_flight: RefCell::new(HashMap::new()),
             last_purge_ms: RefCell::new(None),
         });
+        actix_web::rt::spawn(worker.clone().renew_leases());
         worker.run().await;
     });
 }
@@ -82,8 +86,9 @@ impl Worker {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
-        // Let the attempts in flight record their outcomes, within one lease.
-        let deadline = std::time::Instant::now() + Duration::from_millis(self.lease_ms() as u64);
+        // Let the attempts in flight record their outcomes, within one delivery timeout.
+        let bound = Duration::from_millis(self.state.settings.delivery_timeout_ms);
+        let deadline = std::time::Instant::now() + bound + Duration::from_secs(5);
         while !self.in_flight.borrow().is_empty() && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -91,11 +96,23 @@ impl Worker {
         relay.finished();
     }
 
-    /// How long a claim holds a delivery: every bounded step of one attempt, plus slack.
-    fn lease_ms(&self) -> i64 {
-        RESOLVE_TIMEOUT.as_millis() as i64
-            + self.state.settings.delivery_timeout_ms as i64
-            + LEASE_STORE_SLACK_MS
+    /// Keeps the claims of the attempts in flight here alive until they are recorded.
+    async fn renew_leases(self: Rc<Self>) {
+        let mut tick = tokio::time::interval(RENEW_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let tokens: HashSet<String> = self.in_flight.borrow().values().cloned().collect();
+            if tokens.is_empty() && self.state.relay.is_stopping() {
+                return;
+            }
+            let until_ms = self.state.clock.now_ms() + LEASE_MS;
+            for token in tokens {
+                if let Err(e) = self.state.store.renew_lease(&token, until_ms).await {
+                    log::warn!("delivery worker: renewing a lease failed: {e}");
+                }
+            }
+        }
     }
 
     /// Leases what is due and starts one task per delivery.
@@ -106,10 +123,10 @@ impl Worker {
         }
         let now = self.state.clock.now_ms();
         let lease = Lease {
-            until_ms: now + self.lease_ms(),
+            until_ms: now + LEASE_MS,
             token: ids::lease_token(),
         };
-        let busy: Vec<i64> = self.in_flight.borrow().iter().copied().collect();
+        let busy: Vec<i64> = self.in_flight.borrow().keys().copied().collect();
         let due = match self
             .state
             .store
@@ -124,7 +141,12 @@ impl Worker {
         };
         self.state.relay.add_claimed(due.len());
         for d in due {
-            if !self.in_flight.borrow_mut().insert(d.id) {
+            if self
+                .in_flight
+                .borrow_mut()
+                .insert(d.id, lease.token.clone())
+                .is_some()
+            {
                 // Cannot happen (busy deliveries are not claimed); the lease runs out.
                 log::warn!("delivery {}: already in flight", d.id);
                 continue;
@@ -161,22 +183,30 @@ impl Worker {
             return;
         }
         *self.last_purge_ms.borrow_mut() = Some(now);
-        let store = &self.state.store;
-        if let Err(e) = store.purge_delivered(now - DEDUPE_WINDOW_MS).await {
-            log::warn!("delivery worker: purge failed: {e}");
-        }
-        match store.purge_dead(now - DEAD_RETENTION_MS).await {
-            Ok(0) => {}
-            Ok(n) => {
-                self.state.metrics.dead_expired(n);
-                log::warn!(
-                    "delivery worker: {n} dead deliveries older than {} days purged",
-                    DEAD_RETENTION_MS / 86_400_000
-                );
+        match self
+            .state
+            .store
+            .purge(now - DEDUPE_WINDOW_MS, now - DEAD_RETENTION_MS)
+            .await
+        {
+            Ok(purged) => {
+                if purged.dead > 0 {
+                    self.state.metrics.dead_expired(purged.dead);
+                    log::warn!(
+                        "delivery worker: {} dead deliveries older than {} days purged",
+                        purged.dead,
+                        DEAD_RETENTION_MS / 86_400_000
+                    );
+                }
+                if purged.closed_subscriptions > 0 {
+                    log::info!(
+                        "{} closed subscription(s) with nothing left to deliver purged",
+                        purged.closed_subscriptions
+                    );
+                }
             }
-            Err(e) => log::warn!("delivery worker: purge of dead deliveries failed: {e}"),
+            Err(e) => log::warn!("delivery worker: purge failed: {e}"),
         }
-        purge_closed(store).await;
     }
 
     /// Records `outcome` under the lease `token`, trying again a few times when the store

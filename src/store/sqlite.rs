@@ -4,24 +4,18 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+use super::types::{
+    deliveries, DeliveryRow, SubscriptionRow, DELIVERY_COLUMNS, SUBSCRIPTION_COLUMNS,
+};
 use super::{
-    Counts, Delivery, DeliveryState, Lease, NewDelivery, Outcome, ReplaySelector, StoreError,
+    Backend, Counts, Delivery, Lease, NewDelivery, Outcome, ReplaySelector, StoreError,
     Subscription,
 };
 use crate::secret::sqlite_path;
-
-const DELIVERY_COLUMNS: &str =
-    "id, subscription_id, event_type, event_unique_id, payload, state, attempts, \
-     next_attempt_ms, last_status, last_error, created_ms, updated_ms, releases_flow_at_ms";
-
-const SUBSCRIPTION_COLUMNS: &str =
-    "id, connection_id, event_type, data_types, callback_url, token_sha256, livechat_webhook_id, \
-     sealed_credentials, created_ms, closed_ms";
 
 /// An earlier pending delivery of the same subscription as `d` (add the condition on `e`).
 const EARLIER: &str = "SELECT 1 FROM deliveries e WHERE e.subscription_id = d.subscription_id \
@@ -135,20 +129,27 @@ impl SqliteStore {
         }
         Ok(())
     }
+}
 
-    pub async fn close(&self) {
+#[async_trait]
+impl Backend for SqliteStore {
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn close(&self) {
         self.pool.close().await;
     }
 
-    pub async fn ping(&self) -> Result<(), StoreError> {
+    async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
-    pub async fn insert_subscription(&self, s: &Subscription) -> Result<(), StoreError> {
+    async fn insert_subscription(&self, s: &Subscription) -> Result<(), StoreError> {
         let data_types = serde_json::to_string(&s.data_types).unwrap_or_else(|_| "[]".into());
         sqlx::query(
-            "INSERT INTO subscriptions (id, connection_id, event_type, data_types, callback_url, token_sha256, \
+            "INSERT INTO subscriptions (id, connection_id, event_type, data_types, sealed_callback, token_sha256, \
              livechat_webhook_id, sealed_credentials, created_ms, closed_ms) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -158,7 +159,7 @@ impl SqliteStore {
         .bind(data_types)
         .bind(&s.sealed_callback)
         .bind(&s.token_sha256)
-        .bind(s.livechat_webhook_id.as_deref().unwrap_or(""))
+        .bind(s.livechat_webhook_id.as_deref())
         .bind(&s.sealed_credentials)
         .bind(s.created_ms)
         .bind(s.closed_ms)
@@ -167,16 +168,16 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub async fn subscription(&self, id: &str) -> Result<Option<Subscription>, StoreError> {
+    async fn subscription(&self, id: &str) -> Result<Option<Subscription>, StoreError> {
         let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?");
-        let row = sqlx::query(&sql)
+        let row: Option<SubscriptionRow> = sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| subscription_from(&r)).transpose()
+        row.map(Subscription::try_from).transpose()
     }
 
-    pub async fn set_webhook_id(&self, id: &str, webhook_id: &str) -> Result<bool, StoreError> {
+    async fn set_webhook_id(&self, id: &str, webhook_id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE subscriptions SET livechat_webhook_id = ? WHERE id = ? AND closed_ms IS NULL",
         )
@@ -187,7 +188,7 @@ impl SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    pub async fn close_subscription(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+    async fn close_subscription(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE subscriptions SET closed_ms = ? WHERE id = ? AND closed_ms IS NULL",
         )
@@ -198,7 +199,7 @@ impl SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    pub async fn drop_deliveries(&self, subscription_id: &str) -> Result<u64, StoreError> {
+    async fn drop_deliveries(&self, subscription_id: &str) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "DELETE FROM deliveries WHERE subscription_id = ? AND state IN ('pending', 'dead')",
         )
@@ -208,7 +209,7 @@ impl SqliteStore {
         Ok(done.rows_affected())
     }
 
-    pub async fn purge_closed(&self) -> Result<u64, StoreError> {
+    async fn purge_closed(&self) -> Result<u64, StoreError> {
         // Delivered rows (kept only to de-duplicate LiveChat's redeliveries) go with the row.
         let done = sqlx::query(
             "DELETE FROM subscriptions WHERE closed_ms IS NOT NULL AND NOT EXISTS ( \
@@ -220,7 +221,7 @@ impl SqliteStore {
         Ok(done.rows_affected())
     }
 
-    pub async fn purge_dead(&self, before_ms: i64) -> Result<u64, StoreError> {
+    async fn purge_dead(&self, before_ms: i64) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM deliveries WHERE state = 'dead' AND updated_ms < ?")
             .bind(before_ms)
             .execute(&self.pool)
@@ -228,7 +229,7 @@ impl SqliteStore {
         Ok(done.rows_affected())
     }
 
-    pub async fn delete_subscription(&self, id: &str) -> Result<bool, StoreError> {
+    async fn delete_subscription(&self, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM deliveries WHERE subscription_id = ?")
             .bind(id)
@@ -242,7 +243,7 @@ impl SqliteStore {
         Ok(gone.rows_affected() > 0)
     }
 
-    pub async fn insert_delivery(&self, d: &NewDelivery, now_ms: i64) -> Result<bool, StoreError> {
+    async fn insert_delivery(&self, d: &NewDelivery, now_ms: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO deliveries (subscription_id, event_type, event_unique_id, payload, next_attempt_ms, \
              created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?) \
@@ -260,7 +261,7 @@ impl SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    pub async fn claim_due(
+    async fn claim_due(
         &self,
         now_ms: i64,
         lease: &Lease,
@@ -277,7 +278,7 @@ impl SqliteStore {
              RETURNING {DELIVERY_COLUMNS}"
         );
         let busy = serde_json::to_string(busy).unwrap_or_else(|_| "[]".into());
-        let rows = sqlx::query(&sql)
+        let rows: Vec<DeliveryRow> = sqlx::query_as(&sql)
             .bind(lease.until_ms)
             .bind(now_ms)
             .bind(i64::from(limit))
@@ -285,10 +286,21 @@ impl SqliteStore {
             .bind(busy)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(delivery_from).collect()
+        deliveries(rows)
     }
 
-    pub async fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
+    async fn renew_lease(&self, token: &str, until_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET lease_until_ms = ? WHERE lease_token = ? AND state = 'pending'",
+        )
+        .bind(until_ms)
+        .bind(token)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
         // Among deliveries behind no earlier one that holds for good: the latest of their own
         // due time, their lease and the end of the holds before them.
         let sql = format!(
@@ -302,7 +314,7 @@ impl SqliteStore {
         Ok(row.try_get::<Option<i64>, _>(0)?)
     }
 
-    pub async fn record(
+    async fn record(
         &self,
         id: i64,
         lease_token: &str,
@@ -311,7 +323,7 @@ impl SqliteStore {
     ) -> Result<bool, StoreError> {
         let q = match outcome {
             Outcome::Delivered { at_ms } => sqlx::query(
-                "UPDATE deliveries SET state = 'delivered', payload = '', attempts = attempts + 1, \
+                "UPDATE deliveries SET state = 'delivered', payload = NULL, attempts = attempts + 1, \
                  lease_until_ms = NULL, lease_token = NULL, last_status = NULL, last_error = NULL, updated_ms = ? \
                  WHERE id = ? AND lease_token = ?",
             )
@@ -350,7 +362,7 @@ impl SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    pub async fn purge_delivered(&self, before_ms: i64) -> Result<u64, StoreError> {
+    async fn purge_delivered(&self, before_ms: i64) -> Result<u64, StoreError> {
         let done =
             sqlx::query("DELETE FROM deliveries WHERE state = 'delivered' AND updated_ms < ?")
                 .bind(before_ms)
@@ -359,18 +371,18 @@ impl SqliteStore {
         Ok(done.rows_affected())
     }
 
-    pub async fn list_deliveries(&self, dead_only: bool) -> Result<Vec<Delivery>, StoreError> {
+    async fn list_deliveries(&self, dead_only: bool) -> Result<Vec<Delivery>, StoreError> {
         let filter = if dead_only {
             "state = 'dead'"
         } else {
             "state IN ('pending', 'dead')"
         };
         let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {filter} ORDER BY id");
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        rows.iter().map(delivery_from).collect()
+        let rows: Vec<DeliveryRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+        deliveries(rows)
     }
 
-    pub async fn replay(&self, which: &ReplaySelector, now_ms: i64) -> Result<u64, StoreError> {
+    async fn replay(&self, which: &ReplaySelector, now_ms: i64) -> Result<u64, StoreError> {
         let set = "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_ms = ?1, \
                    releases_flow_at_ms = NULL, lease_until_ms = NULL, lease_token = NULL, updated_ms = ?1";
         let done = match which {
@@ -393,7 +405,7 @@ impl SqliteStore {
         Ok(done.rows_affected())
     }
 
-    pub async fn counts(&self, now_ms: i64) -> Result<Counts, StoreError> {
+    async fn counts(&self, now_ms: i64) -> Result<Counts, StoreError> {
         let sql = format!(
             "SELECT (SELECT COUNT(*) FROM subscriptions WHERE closed_ms IS NULL), \
              (SELECT COUNT(*) FROM deliveries WHERE state = 'pending'), \
@@ -415,314 +427,67 @@ impl SqliteStore {
     }
 }
 
-fn subscription_from(r: &SqliteRow) -> Result<Subscription, StoreError> {
-    let data_types: String = r.try_get("data_types")?;
-    Ok(Subscription {
-        id: r.try_get("id")?,
-        connection_id: r.try_get("connection_id")?,
-        event_type: r.try_get("event_type")?,
-        data_types: serde_json::from_str(&data_types).unwrap_or_default(),
-        sealed_callback: r.try_get("callback_url")?,
-        token_sha256: r.try_get("token_sha256")?,
-        livechat_webhook_id: Some(r.try_get::<String, _>("livechat_webhook_id")?)
-            .filter(|w| !w.is_empty()),
-        sealed_credentials: r.try_get("sealed_credentials")?,
-        created_ms: r.try_get("created_ms")?,
-        closed_ms: r.try_get("closed_ms")?,
-    })
-}
-
-fn delivery_from(r: &SqliteRow) -> Result<Delivery, StoreError> {
-    let state: String = r.try_get("state")?;
-    let attempts: i64 = r.try_get("attempts")?;
-    let status: Option<i64> = r.try_get("last_status")?;
-    Ok(Delivery {
-        id: r.try_get("id")?,
-        subscription_id: r.try_get("subscription_id")?,
-        event_type: r.try_get("event_type")?,
-        event_unique_id: r.try_get("event_unique_id")?,
-        payload: r.try_get("payload")?,
-        state: DeliveryState::parse(&state),
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        next_attempt_ms: r.try_get("next_attempt_ms")?,
-        last_status: status.and_then(|s| u16::try_from(s).ok()),
-        last_error: r.try_get("last_error")?,
-        created_ms: r.try_get("created_ms")?,
-        updated_ms: r.try_get("updated_ms")?,
-        releases_flow_at_ms: r.try_get("releases_flow_at_ms")?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn sub(id: &str) -> Subscription {
-        Subscription {
-            id: id.into(),
-            connection_id: "conn".into(),
-            event_type: "chat_started".into(),
-            data_types: vec!["chat".into()],
-            sealed_callback: "v1.cb".into(),
-            token_sha256: "00".into(),
-            livechat_webhook_id: Some("lc".into()),
-            sealed_credentials: "v1.x".into(),
-            created_ms: 1,
-            closed_ms: None,
-        }
-    }
-
-    fn event(sub: &str, uid: &str, at: i64) -> NewDelivery {
-        NewDelivery {
-            subscription_id: sub.into(),
-            event_type: "chat_started".into(),
-            event_unique_id: uid.into(),
-            payload: "{}".into(),
-            next_attempt_ms: at,
-        }
-    }
-
+    /// A file written by a release that had only the first migration keeps its rows, with
+    /// the blanks it used for "none" turned into NULL.
     #[actix_web::test]
-    async fn claims_heads_in_order_dedupes_and_replays() {
-        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
-        store.insert_subscription(&sub("a")).await.unwrap();
-        store.insert_subscription(&sub("b")).await.unwrap();
-        assert!(store
-            .insert_delivery(&event("a", "1", 10), 10)
-            .await
-            .unwrap());
-        assert!(!store
-            .insert_delivery(&event("a", "1", 10), 10)
-            .await
-            .unwrap());
-        assert!(store
-            .insert_delivery(&event("a", "2", 10), 10)
-            .await
-            .unwrap());
-        assert!(store
-            .insert_delivery(&event("b", "1", 50), 10)
-            .await
-            .unwrap());
-
-        let lease = |until_ms: i64, token: &str| Lease {
-            until_ms,
-            token: token.into(),
-        };
-        let got = store
-            .claim_due(20, &lease(100, "t1"), &[], 16)
-            .await
-            .unwrap();
-        assert_eq!(got.len(), 1, "only a's head is due");
-        assert_eq!(got[0].event_unique_id, "1");
-        assert!(
-            store
-                .claim_due(20, &lease(100, "t2"), &[], 16)
-                .await
+    async fn an_existing_file_is_migrated_in_place() {
+        let dir = std::env::temp_dir().join(format!("lcgw-migrate-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(dir.join("first")).unwrap();
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/sqlite/20250101000001_relay.sql"
+            ),
+            dir.join("first/20250101000001_relay.sql"),
+        )
+        .unwrap();
+        let url = format!("sqlite://{}/gateway.db", dir.display());
+        {
+            let options = SqliteConnectOptions::from_str(&url)
                 .unwrap()
-                .is_empty(),
-            "leased"
-        );
-        assert_eq!(store.next_due_ms().await.unwrap(), Some(50));
-
-        let retry = Outcome::Retry {
-            attempts: 1,
-            next_attempt_ms: 60,
-            status: Some(500),
-            error: "HTTP 500".into(),
-            releases_flow_at_ms: None,
-        };
-        assert!(
-            !store.record(got[0].id, "t2", &retry, 20).await.unwrap(),
-            "not the lease holder"
-        );
-        assert!(store.record(got[0].id, "t1", &retry, 20).await.unwrap());
-        assert!(
-            !store.record(got[0].id, "t1", &retry, 20).await.unwrap(),
-            "the lease is released"
-        );
-        let busy = [got[0].id];
-        let due = store
-            .claim_due(60, &lease(200, "t3"), &busy, 16)
-            .await
-            .unwrap();
-        assert_eq!(due.len(), 1, "a is busy: only b");
-        assert_eq!(due[0].subscription_id, "b");
-        let a_head = store
-            .claim_due(60, &lease(200, "t3"), &[], 16)
-            .await
-            .unwrap();
-        let due: Vec<_> = due.into_iter().chain(a_head).collect();
-        assert_eq!(due.len(), 2);
-        let head = due.iter().find(|d| d.subscription_id == "a").unwrap();
-        assert_eq!((head.attempts, head.last_status), (1, Some(500)));
-        let dead = Outcome::Dead {
-            attempts: 2,
-            status: None,
-            error: "refused".into(),
-        };
-        assert!(store.record(head.id, "t3", &dead, 60).await.unwrap());
-        assert_eq!(store.list_deliveries(true).await.unwrap().len(), 1);
-        assert_eq!(store.replay(&ReplaySelector::AllDead, 70).await.unwrap(), 1);
-        assert!(store.list_deliveries(true).await.unwrap().is_empty());
-
-        let again = store
-            .claim_due(80, &lease(300, "t4"), &[], 16)
-            .await
-            .unwrap();
-        assert_eq!(again.len(), 1);
-        assert!(store
-            .record(head.id, "t4", &Outcome::Delivered { at_ms: 80 }, 80)
-            .await
-            .unwrap());
-        assert!(
-            !store
-                .insert_delivery(&event("a", "1", 90), 90)
-                .await
-                .unwrap(),
-            "still deduped"
-        );
-        assert_eq!(store.purge_delivered(81).await.unwrap(), 1);
-        assert!(store.delete_subscription("a").await.unwrap());
-        assert!(!store.delete_subscription("a").await.unwrap());
-        let c = store.counts(0).await.unwrap();
-        assert_eq!((c.subscriptions, c.pending, c.dead), (1, 1, 0));
-    }
-
-    #[actix_web::test]
-    async fn closed_subscriptions_keep_their_deliveries_until_done() {
-        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
-        let mut pending_id = sub("p");
-        pending_id.livechat_webhook_id = None;
-        store.insert_subscription(&pending_id).await.unwrap();
-        let got = store.subscription("p").await.unwrap().unwrap();
-        assert_eq!(got.livechat_webhook_id, None);
-        assert!(store.set_webhook_id("p", "w1").await.unwrap());
-        assert_eq!(
-            store
-                .subscription("p")
-                .await
-                .unwrap()
-                .unwrap()
-                .livechat_webhook_id
-                .as_deref(),
-            Some("w1")
-        );
-
-        store
-            .insert_delivery(&event("p", "1", 10), 10)
-            .await
-            .unwrap();
-        store
-            .insert_delivery(&event("p", "2", 10), 10)
-            .await
-            .unwrap();
-        assert!(store.close_subscription("p", 20).await.unwrap());
-        assert!(!store.close_subscription("p", 21).await.unwrap());
-        assert!(!store.set_webhook_id("p", "w2").await.unwrap());
-        assert_eq!(store.counts(0).await.unwrap().subscriptions, 0);
-        assert_eq!(store.counts(0).await.unwrap().pending, 2);
-        assert_eq!(store.purge_closed().await.unwrap(), 0, "still owes events");
-        assert_eq!(
-            store.subscription("p").await.unwrap().unwrap().closed_ms,
-            Some(20)
-        );
-
-        let lease = Lease {
-            until_ms: 100,
-            token: "t".into(),
-        };
-        let d = store
-            .claim_due(30, &lease, &[], 16)
-            .await
-            .unwrap()
-            .remove(0);
-        let dead = Outcome::Dead {
-            attempts: 1,
-            status: Some(500),
-            error: "HTTP 500".into(),
-        };
-        assert!(store.record(d.id, "t", &dead, 30).await.unwrap());
-        let d = store
-            .claim_due(30, &lease, &[], 16)
-            .await
-            .unwrap()
-            .remove(0);
-        assert!(store
-            .record(d.id, "t", &Outcome::Delivered { at_ms: 30 }, 30)
-            .await
-            .unwrap());
-        assert_eq!(store.purge_closed().await.unwrap(), 0, "a dead one is kept");
-        assert_eq!(store.purge_dead(30).await.unwrap(), 0, "not old enough");
-        assert_eq!(store.purge_dead(31).await.unwrap(), 1);
-        assert_eq!(store.purge_closed().await.unwrap(), 1);
-        assert!(store.subscription("p").await.unwrap().is_none());
-
-        store.insert_subscription(&sub("g")).await.unwrap();
-        store
-            .insert_delivery(&event("g", "1", 10), 10)
-            .await
-            .unwrap();
-        assert!(store.close_subscription("g", 20).await.unwrap());
-        assert_eq!(store.drop_deliveries("g").await.unwrap(), 1);
-        assert_eq!(store.purge_closed().await.unwrap(), 1);
-    }
-
-    #[actix_web::test]
-    async fn a_refused_delivery_holds_its_flow_until_its_release() {
-        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
-        store.insert_subscription(&sub("a")).await.unwrap();
-        for uid in ["1", "2", "3"] {
-            store
-                .insert_delivery(&event("a", uid, 10), 10)
+                .create_if_missing(true);
+            let pool = SqlitePool::connect_with(options).await.unwrap();
+            let first = sqlx::migrate::Migrator::new(dir.join("first"))
                 .await
                 .unwrap();
+            first.run(&pool).await.unwrap();
+            sqlx::query(
+                "INSERT INTO subscriptions VALUES ('s1', 'c', 'chat_started', '[\"chat\"]', 'v1.cb', \
+                 '00', '', 'v1.x', 1, NULL)",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO deliveries (subscription_id, event_type, event_unique_id, payload, state, \
+                 next_attempt_ms, created_ms, updated_ms) VALUES \
+                 ('s1', 'chat_started', 'a', '', 'delivered', 1, 1, 1), \
+                 ('s1', 'chat_started', 'b', '{\"x\":1}', 'pending', 1, 1, 1)",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
         }
-        let lease = |token: &str| Lease {
-            until_ms: 1_000_000,
-            token: token.into(),
-        };
-        let first = store.claim_due(10, &lease("t1"), &[], 16).await.unwrap();
-        assert_eq!(first.len(), 1);
-        let refused = Outcome::Retry {
-            attempts: 1,
-            next_attempt_ms: 300,
-            status: Some(400),
-            error: "HTTP 400".into(),
-            releases_flow_at_ms: Some(100),
-        };
-        assert!(store.record(first[0].id, "t1", &refused, 10).await.unwrap());
-        assert!(store
-            .claim_due(99, &lease("t2"), &[], 16)
-            .await
-            .unwrap()
-            .is_empty());
-        assert_eq!(store.next_due_ms().await.unwrap(), Some(100));
-        let c = store.counts(99).await.unwrap();
-        assert_eq!((c.held, c.released), (2, 0));
-
-        let next = store.claim_due(100, &lease("t3"), &[], 16).await.unwrap();
-        assert_eq!(next.len(), 1, "only the next one in order: {next:?}");
-        assert_eq!(next[0].event_unique_id, "2");
-        let c = store.counts(100).await.unwrap();
-        assert_eq!((c.held, c.released), (1, 1));
-        // The refused one is claimable on its own schedule, beside the flow's next one.
-        let own = store.claim_due(300, &lease("t4"), &[], 16).await.unwrap();
-        assert_eq!(own.len(), 1);
-        assert_eq!(own[0].event_unique_id, "1");
-        assert_eq!(own[0].releases_flow_at_ms, Some(100));
-        // A replay starts its schedule and its hold afresh.
-        assert!(store
-            .record(next[0].id, "t3", &Outcome::Delivered { at_ms: 300 }, 300)
-            .await
-            .unwrap());
-        assert_eq!(
-            store
-                .replay(&ReplaySelector::One(own[0].id), 400)
-                .await
-                .unwrap(),
-            1
-        );
-        let c = store.counts(400).await.unwrap();
-        assert_eq!((c.held, c.released), (1, 0));
+        let store = SqliteStore::connect(&url).await.unwrap();
+        let sub = store.subscription("s1").await.unwrap().unwrap();
+        assert_eq!(sub.livechat_webhook_id, None);
+        assert_eq!(sub.sealed_callback, "v1.cb");
+        let pending = store.list_deliveries(false).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].payload, "{\"x\":1}");
+        let blank: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE state = 'delivered' AND payload IS NULL",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(blank, 1);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
