@@ -71,7 +71,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             // Generous: opening a file (WAL set-up, migrations, fsync) can be slow on a busy disk.
-            .acquire_timeout(Duration::from_secs(15))
+            .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
