@@ -291,7 +291,7 @@ impl Metrics {
         );
         r.register(
             "redis_up",
-            "1 when the shared Redis answered its last call, 0 when not or none is configured",
+            "1 when the shared Redis answers (or none is configured), 0 when it does not",
             m.redis_up.clone(),
         );
         r.register(

@@ -224,3 +224,79 @@ async fn a_store_that_does_not_answer_shows_as_down_without_failing_the_scrape()
     assert_eq!(value(&s, "livechat_gateway_store_up", &[]), 0.0);
     assert_eq!(value(&s, "livechat_gateway_deliveries_pending", &[]), -1.0);
 }
+
+/// Series names a scrape exposes, as PromQL sees them (`_total`, `_bucket`, ... included).
+fn exposed_series(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("# TYPE ") else {
+            continue;
+        };
+        let (name, kind) = rest.split_once(' ').unwrap();
+        let suffixes: &[&str] = match kind {
+            "counter" => &["_total"],
+            "histogram" => &["_bucket", "_sum", "_count"],
+            _ => &[""],
+        };
+        names.extend(suffixes.iter().map(|s| format!("{name}{s}")));
+    }
+    names
+}
+
+/// Every `livechat_gateway_*` token in `text`.
+fn referenced_series(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("livechat_gateway_") {
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        out.insert(tail[..end].to_string());
+        rest = &tail[end..];
+    }
+    out
+}
+
+#[actix_web::test]
+async fn the_dashboard_and_the_alert_rules_use_only_series_the_gateway_exposes() {
+    let app = spawn_app_with(|_| {}).await;
+    let exposed = exposed_series(&app.metrics().await);
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dashboard = std::fs::read_to_string(format!("{root}/deploy/grafana/livechat-gateway.json"))
+        .expect("the dashboard");
+    let alerts = std::fs::read_to_string(format!("{root}/deploy/prometheus/alerts.yml"))
+        .expect("the alert rules");
+    let board: serde_json::Value = serde_json::from_str(&dashboard).expect("dashboard JSON");
+    let panels = board["panels"].as_array().unwrap();
+    let exprs: Vec<&str> = panels
+        .iter()
+        .flat_map(|p| p["targets"].as_array().into_iter().flatten())
+        .filter_map(|t| t["expr"].as_str())
+        .collect();
+    assert!(exprs.len() >= 20, "{exprs:?}");
+    for (file, text) in [
+        ("dashboard", dashboard.as_str()),
+        ("alerts", alerts.as_str()),
+    ] {
+        let used = referenced_series(text);
+        assert!(used.len() >= 5, "{file} uses {used:?}");
+        let unknown: Vec<_> = used.difference(&exposed).collect();
+        assert!(
+            unknown.is_empty(),
+            "{file} uses unexposed {unknown:?}; exposed: {exposed:?}"
+        );
+    }
+    for alert in [
+        "DeadLettersGrowing",
+        "OldestPendingTooOld",
+        "WorkerStalled",
+        "Upstream5xx",
+        "RedisFallbackActive",
+    ] {
+        assert!(
+            alerts.contains(&format!("alert: LivechatGateway{alert}")),
+            "{alert}"
+        );
+    }
+}
