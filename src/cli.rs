@@ -1,4 +1,4 @@
-//! The subcommands: `serve` (default), `openapi`, `deliveries`.
+//! The subcommands: `serve` (default), `openapi`, `deliveries`, `check`.
 
 use std::process::ExitCode;
 
@@ -11,6 +11,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Serve(s)) => serve(*s),
         Some(Command::Openapi { out }) => write_connector_files(&out),
         Some(Command::Deliveries { action }) => crate::relay::admin::run(action),
+        Some(Command::Check(args)) => {
+            return match crate::check::run(*args) {
+                true => ExitCode::SUCCESS,
+                false => ExitCode::FAILURE,
+            }
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -29,6 +29,17 @@ pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
+/// Where the generated secret lives for a SQLite store: `gateway.secret` beside the file.
+pub fn beside_database(database_url: &str) -> Option<PathBuf> {
+    let db = sqlite_path(database_url)?;
+    Some(
+        db.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .join("gateway.secret"),
+    )
+}
+
 pub fn load(store: &StoreSettings) -> Result<SecretString, SecretError> {
     if let Some(s) = &store.secret {
         return check(s.clone());
@@ -37,12 +48,7 @@ pub fn load(store: &StoreSettings) -> Result<SecretString, SecretError> {
         let raw = fs::read_to_string(path).map_err(|e| SecretError::Read(path.clone(), e))?;
         return check(SecretString::from(raw.trim().to_string()));
     }
-    let db = sqlite_path(&store.database_url).ok_or(SecretError::Required)?;
-    let path = db
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join("gateway.secret");
+    let path = beside_database(&store.database_url).ok_or(SecretError::Required)?;
     if path.exists() {
         let raw = fs::read_to_string(&path).map_err(|e| SecretError::Read(path.clone(), e))?;
         return check(SecretString::from(raw.trim().to_string()));

@@ -12,12 +12,53 @@ pub use crate::telemetry::LogFormat;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/gateway.db";
 
+const CLI_EXAMPLES: &str = "Examples:
+  livechat-gateway --sandbox                 try everything against a built-in LiveChat stand-in
+  livechat-gateway serve --public-url https://gw.example.com
+  livechat-gateway check --login agent@example.com
+  livechat-gateway deliveries list --dead
+  livechat-gateway openapi --out openapi/";
+
+const SERVE_EXAMPLES: &str = "Examples:
+  livechat-gateway serve --sandbox
+  GATEWAY_PUBLIC_URL=https://gw.example.com livechat-gateway serve --listen 0.0.0.0:8080
+  livechat-gateway serve --database-url postgres://gw@db/gateway --redis-url redis://cache:6379 \\
+      --secret-file /run/secrets/gateway --log-format json";
+
+const OPENAPI_EXAMPLES: &str = "Examples:
+  livechat-gateway openapi --out openapi/     then import openapi/apiDefinition.swagger.json
+                                              as a custom connector";
+
+const DELIVERIES_EXAMPLES: &str = "Examples:
+  livechat-gateway deliveries list
+  livechat-gateway deliveries list --dead --json
+  livechat-gateway deliveries replay 42
+  livechat-gateway deliveries replay --all-dead";
+
+const LIST_EXAMPLES: &str = "Examples:
+  livechat-gateway deliveries list                 pending and dead, as a table
+  livechat-gateway deliveries list --dead          only dead letters
+  livechat-gateway deliveries list --json | jq '.[] | select(.attempts > 3)'";
+
+const REPLAY_EXAMPLES: &str = "Examples:
+  livechat-gateway deliveries replay 42            one delivery (the ID column of `list`)
+  livechat-gateway deliveries replay --all-dead    every dead letter, after fixing the flow";
+
+const CHECK_EXAMPLES: &str = "Examples:
+  livechat-gateway check                           settings, store, Redis, public URL
+  livechat-gateway check --login agent@example.com prompts for the API key (not echoed)
+  GATEWAY_DATABASE_URL=postgres://gw@db/gateway GATEWAY_SECRET_FILE=/run/secrets/gw \\
+      livechat-gateway check
+
+Exits 0 when everything is usable, 1 when anything is not; each problem says how to fix it.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "livechat-gateway",
     version,
     about = "LiveChat gateway for Power Platform custom connectors",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    after_help = CLI_EXAMPLES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -30,30 +71,55 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the gateway (the default when no subcommand is given).
+    #[command(after_help = SERVE_EXAMPLES)]
     Serve(Box<Settings>),
     /// Write the connector files (apiDefinition.swagger.json, apiProperties.json, ...).
+    #[command(after_help = OPENAPI_EXAMPLES)]
     Openapi {
         #[arg(long, default_value = "openapi")]
         out: PathBuf,
     },
     /// Inspect and resend webhook deliveries kept in the store.
+    #[command(after_help = DELIVERIES_EXAMPLES)]
     Deliveries {
         #[command(subcommand)]
         action: DeliveriesCommand,
     },
+    /// Check the settings, the store, Redis, the public URL and LiveChat; say what is wrong.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(Box<CheckArgs>),
+}
+
+/// `check`: the settings `serve` would use, and LiveChat credentials to try.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub settings: Settings,
+    /// A LiveChat login e-mail to try the API with (prompted for on a terminal when absent).
+    #[arg(long)]
+    pub login: Option<String>,
+    /// Its API key; prompted for without echo when absent (prefer the prompt: a flag shows in
+    /// the shell history and the process list).
+    #[arg(long, hide_env_values = true)]
+    pub api_key: Option<SecretString>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DeliveriesCommand {
     /// List pending and dead deliveries.
+    #[command(after_help = LIST_EXAMPLES)]
     List {
         /// Only dead deliveries (those that exhausted their retry schedule).
         #[arg(long)]
         dead: bool,
+        /// One JSON array instead of the table (for scripts).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         store: StoreSettings,
     },
     /// Queue deliveries for another attempt: one id, or every dead one.
+    #[command(after_help = REPLAY_EXAMPLES)]
     Replay {
         #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
         id: Option<String>,
@@ -70,6 +136,7 @@ impl Cli {
         match &self.command {
             None => self.serve.log_format,
             Some(Command::Serve(s)) => s.log_format,
+            Some(Command::Check(c)) => c.settings.log_format,
             Some(_) => match std::env::var("GATEWAY_LOG_FORMAT").as_deref() {
                 Ok("json") => LogFormat::Json,
                 _ => LogFormat::Text,

@@ -18,9 +18,14 @@ pub fn run(action: DeliveriesCommand) -> Result<(), BoxError> {
     rt.block_on(async {
         let store = Store::connect(&settings.database_url).await?;
         match action {
-            DeliveriesCommand::List { dead, .. } => {
+            DeliveriesCommand::List { dead, json, .. } => {
                 let now = SystemClock.now_ms();
-                print!("{}", table(&store.list_deliveries(dead).await?, now));
+                let rows = store.list_deliveries(dead).await?;
+                if json {
+                    println!("{}", as_json(&rows, now));
+                } else {
+                    print!("{}", table(&rows, now));
+                }
             }
             DeliveriesCommand::Replay { id, all_dead, .. } => {
                 let which = if all_dead {
@@ -116,6 +121,31 @@ pub fn table(rows: &[Delivery], now_ms: i64) -> String {
     out
 }
 
+/// The rows as one JSON array (times as RFC 3339), the table's columns as fields; no payload.
+pub fn as_json(rows: &[Delivery], now_ms: i64) -> String {
+    let items: Vec<serde_json::Value> = rows
+        .iter()
+        .zip(order_marks(rows, now_ms))
+        .map(|(d, order)| {
+            serde_json::json!({
+                "id": d.id,
+                "subscription_id": d.subscription_id,
+                "event_type": d.event_type,
+                "event_unique_id": d.event_unique_id,
+                "state": d.state.as_str(),
+                "attempts": d.attempts,
+                "order": order,
+                "received_at": format_ms(d.created_ms),
+                "next_attempt_at": (d.state == DeliveryState::Pending)
+                    .then(|| format_ms(d.next_attempt_ms)),
+                "last_status": d.last_status,
+                "last_error": d.last_error,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(items).to_string()
+}
+
 /// The next attempt of a pending delivery, or how long a dead one is kept; with the last error.
 fn detail(d: &Delivery, now_ms: i64) -> String {
     let last = match (d.last_status, d.last_error.as_deref()) {
@@ -191,5 +221,20 @@ mod tests {
         let text = table(&rows, 100);
         assert!(text.lines().next().unwrap().contains("ORDER"), "{text}");
         assert!(text.contains("held behind 4"), "{text}");
+        let json: serde_json::Value = serde_json::from_str(&as_json(&rows, 100)).unwrap();
+        assert_eq!(json[2]["order"], "held behind 2");
+        assert_eq!(json[0]["state"], "pending");
+        assert!(json[0].get("payload").is_none());
+    }
+
+    #[test]
+    fn the_table_columns_line_up() {
+        let mut long = row(12345, "a-much-longer-subscription-id", None);
+        long.last_error = Some("callback answered HTTP 500".into());
+        let text = table(&[row(1, "s", None), long], 0);
+        let lines: Vec<&str> = text.lines().collect();
+        let col = |l: &str| l.find("EVENT").or_else(|| l.find("chat_started")).unwrap();
+        assert_eq!(col(lines[0]), col(lines[1]), "{text}");
+        assert_eq!(col(lines[1]), col(lines[2]), "{text}");
     }
 }

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
 mod actions;
+mod check;
 mod definition;
 mod deployment;
 mod durability;
