@@ -22,8 +22,10 @@ for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   sleep 0.1
 done
-login=$(sed -n 's/^Demo credentials (HTTP Basic): \([^ ]*\) \/ \(.*\)$/\1/p' "$tmp/gateway.log")
-key=$(sed -n 's/^Demo credentials (HTTP Basic): \([^ ]*\) \/ \(.*\)$/\2/p' "$tmp/gateway.log")
+# The first demo pair the banner prints (LiveChat API v2 when the sandbox serves both generations).
+demo=$(grep -m1 '^Demo credentials.*(HTTP Basic): ' "$tmp/gateway.log" || true)
+login=$(printf '%s\n' "$demo" | sed -n 's/^.*(HTTP Basic): \([^ ]*\) \/ \(.*\)$/\1/p')
+key=$(printf '%s\n' "$demo" | sed -n 's/^.*(HTTP Basic): \([^ ]*\) \/ \(.*\)$/\2/p')
 [ -n "$login" ] || { echo "no demo credentials in the sandbox banner:"; cat "$tmp/gateway.log"; exit 1; }
 
 GATEWAY_URL="http://127.0.0.1:$port" DEMO_LOGIN="$login" DEMO_API_KEY="$key" \
