@@ -97,18 +97,34 @@ impl<'de> Deserialize<'de> for LenientInt {
 }
 
 /// Checks an optional value against a fixed set, naming the field and the allowed values.
+/// The value must be one of them exactly: the documents declare an `enum`, and `""` is not in it.
 pub fn one_of(
     field: &str,
     value: Option<String>,
     allowed: &[&str],
 ) -> Result<Option<String>, ApiError> {
-    match non_empty(value) {
+    match value {
         None => Ok(None),
         Some(v) if allowed.contains(&v.as_str()) => Ok(Some(v)),
         Some(_) => Err(ApiError::BadRequest(format!(
             "`{field}` must be one of: {}.",
             allowed.join(", ")
         ))),
+    }
+}
+
+/// For nested request objects (`requester`, `assignee`, `source`): a JSON object or `null`.
+/// serde would otherwise also read a struct from an array of its fields in order.
+pub fn object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    match Option::<serde_json::Map<String, serde_json::Value>>::deserialize(d)? {
+        None => Ok(None),
+        Some(map) => T::deserialize(serde_json::Value::Object(map))
+            .map(Some)
+            .map_err(de::Error::custom),
     }
 }
 

@@ -16,6 +16,9 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     NotFound(String),
+    /// A well-formed request LiveChat refuses in the account's current state.
+    #[error("{0}")]
+    Conflict(String),
     #[error("This route does not take that method.")]
     MethodNotAllowed,
     #[error("Rate limit is exceeded. Try again in {retry_after} seconds.")]
@@ -58,6 +61,7 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Upstream { status, .. } => {

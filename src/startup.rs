@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::ResponseError;
@@ -195,13 +196,12 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxE
                 web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()),
             )
             .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
-            .route("/healthz", web::get().to(health::healthz))
-            .route("/readyz", web::get().to(health::readyz))
-            .route("/metrics", web::get().to(health::metrics))
-            .route(
-                "/sandbox/events/{event_type}",
-                web::post().to(sandbox::fire),
-            )
+            // Resources, not `App::route`: a route's method guard would move to the resource
+            // and turn a wrong method into a 404 instead of a 405 with `Allow`.
+            .service(web::resource("/healthz").get(health::healthz))
+            .service(web::resource("/readyz").get(health::readyz))
+            .service(web::resource("/metrics").get(health::metrics))
+            .service(web::resource("/sandbox/events/{event_type}").post(sandbox::fire))
             .configure(configure_connector)
             .configure(|cfg| openapi::configure(cfg, state.public_url.clone()))
             .configure(configure_intake)
@@ -239,10 +239,45 @@ fn warn_if_clear_text(livechat_url: &Url) {
     }
 }
 
-/// actix answers a known path with the wrong method by an empty 405: give it the contract's shape.
+/// The routes besides the connector's, with their methods, for `Allow`. A test checks every
+/// one of them against what the server answers. (Swagger UI's own files and the OpenAPI 3
+/// document are utoipa's service, which answers another method with 404.)
+pub const OTHER_ROUTES: &[(&str, &str)] = &[
+    ("/healthz", "GET"),
+    ("/readyz", "GET"),
+    ("/metrics", "GET"),
+    ("/sandbox/events/{event_type}", "POST"),
+    ("/livechat/events/{hookId}/{token}", "POST"),
+    ("/apiDefinition.swagger.json", "GET"),
+    ("/swagger-ui", "GET"),
+];
+
+/// The methods a route pattern answers (empty for an unknown pattern).
+pub fn allowed_methods(pattern: &str) -> Vec<&'static str> {
+    let connector = openapi::connector_routes().into_iter().map(|(m, p)| (p, m));
+    let mut methods: Vec<&str> = connector
+        .chain(OTHER_ROUTES.iter().copied())
+        .filter(|(p, _)| *p == pattern)
+        .map(|(_, m)| m)
+        .collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods
+}
+
+/// actix answers a known path with the wrong method by an empty 405: give it the contract's
+/// shape and the `Allow` header RFC 9110 requires.
 fn json_405<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let (req, _) = res.into_parts();
-    let res = ServiceResponse::new(req, ApiError::MethodNotAllowed.error_response());
+    let mut answer = ApiError::MethodNotAllowed.error_response();
+    let allow = req
+        .match_pattern()
+        .map(|p| allowed_methods(&p).join(", "))
+        .unwrap_or_default();
+    if let Ok(v) = HeaderValue::from_str(&allow) {
+        answer.headers_mut().insert(header::ALLOW, v);
+    }
+    let res = ServiceResponse::new(req, answer);
     Ok(ErrorHandlerResponse::Response(res.map_into_right_body()))
 }
 

@@ -24,6 +24,9 @@ fn agent_common() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// `max_chats_count` as text: a whole number from 1 to 1000, or blank for "not given".
+const MAX_CHATS_PATTERN: &str = "^\\s*(0*([1-9][0-9]{0,2}|1000))?\\s*$";
+
 /// Every named schema, by name.
 pub fn definitions() -> Map<String, Value> {
     let mut list_agent = agent_common();
@@ -85,36 +88,39 @@ pub fn definitions() -> Map<String, Value> {
                 vec![
                     (
                         "login",
-                        important(string("Email", "The agent's email address.")),
+                        important(email(string("Email", "The agent's email address."))),
                     ),
-                    ("name", important(string("Name", "The agent's name."))),
+                    (
+                        "name",
+                        important(not_blank(string("Name", "The agent's name."))),
+                    ),
                     (
                         "login_status",
-                        one_of(
+                        nullable(one_of(
                             "Login Status",
                             "Whether the agent accepts chats.",
                             &["accepting chats", "not accepting chats"],
-                        ),
+                        )),
                     ),
                     (
                         "job_title",
-                        with(
+                        nullable(with(
                             string("Title", "Default value: Support Agent."),
                             "default",
                             json!("Support Agent"),
-                        ),
+                        )),
                     ),
                     (
                         "permission",
-                        one_of(
+                        nullable(one_of(
                             "Permission",
                             "The agent's permission.",
                             &["administrator", "normal"],
-                        ),
+                        )),
                     ),
                     (
                         "password",
-                        with(
+                        nullable(with(
                             with(
                                 string(
                                     "Password",
@@ -125,14 +131,18 @@ pub fn definitions() -> Map<String, Value> {
                             ),
                             "format",
                             json!("password"),
-                        ),
+                        )),
                     ),
                     (
                         "max_chats_count",
-                        string(
-                            "Max Chats Count",
-                            "Limit of concurrent chats (at most 20 on LiveChat API v3 connections).",
-                        ),
+                        nullable(with(
+                            string(
+                                "Max Chats Count",
+                                "Limit of concurrent chats, 1 to 1000 (at most 20 on LiveChat API v3 connections).",
+                            ),
+                            "pattern",
+                            json!(MAX_CHATS_PATTERN),
+                        )),
                     ),
                 ],
                 &["login", "name"],
@@ -158,6 +168,8 @@ pub fn definitions() -> Map<String, Value> {
                     "url",
                     json!({
                         "type": "string",
+                        "format": "uri",
+                        "pattern": HTTP_URL,
                         "x-ms-summary": "Callback URL",
                         "description": "Where notifications are sent; filled in by the platform.",
                         "x-ms-notification-url": true,

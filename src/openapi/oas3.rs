@@ -4,8 +4,10 @@ use serde_json::{json, Map, Value};
 use utoipa::openapi::OpenApi;
 
 use super::definitions::{definitions, example};
-use super::operations::{error_description, Body, In, Kind, Operation, OPERATIONS};
-use super::swagger::{DESCRIPTION, TITLE, VERSION};
+use super::operations::{
+    error_description, Body, In, Kind, Operation, Param, Visibility, OPERATIONS,
+};
+use super::swagger::{constraints, DESCRIPTION, TITLE, VERSION};
 
 fn component_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
@@ -25,6 +27,7 @@ fn convert_schema(v: &Value) -> Value {
     match v {
         Value::Object(map) => {
             let mut out = Map::new();
+            let mut nullable = false;
             for (k, val) in map {
                 match k.as_str() {
                     "$ref" => {
@@ -37,6 +40,7 @@ fn convert_schema(v: &Value) -> Value {
                     "x-ms-summary" => {
                         out.insert("title".into(), val.clone());
                     }
+                    "x-nullable" => nullable = val == &Value::Bool(true),
                     k if k.starts_with("x-ms-") => {}
                     // Property maps: keys are names, not keywords.
                     "properties" => {
@@ -49,6 +53,9 @@ fn convert_schema(v: &Value) -> Value {
                     }
                 }
             }
+            if nullable {
+                allow_null(&mut out);
+            }
             Value::Object(out)
         }
         Value::Array(items) => Value::Array(items.iter().map(convert_schema).collect()),
@@ -56,8 +63,22 @@ fn convert_schema(v: &Value) -> Value {
     }
 }
 
+/// Swagger 2.0's `x-nullable` in JSON Schema 2020-12 terms: `null` joins the type (and enum).
+fn allow_null(schema: &mut Map<String, Value>) {
+    if let Some(Value::String(ty)) = schema.get("type").cloned() {
+        schema.insert("type".into(), json!([ty, "null"]));
+    }
+    if let Some(Value::Array(values)) = schema.get_mut("enum") {
+        values.push(Value::Null);
+    }
+}
+
 fn json_content(schema: Value) -> Value {
     json!({"application/json": {"schema": schema}})
+}
+
+fn is_fixed(p: &Param) -> bool {
+    p.visibility == Some(Visibility::Internal) && p.default.is_some()
 }
 
 fn operation(op: &Operation) -> Value {
@@ -75,10 +96,13 @@ fn operation(op: &Operation) -> Value {
             if let Some(d) = p.default {
                 schema["default"] = json!(d);
             }
+            constraints(&mut schema, p);
             json!({
                 "name": p.name,
                 "in": match p.location { In::Path => "path", In::Query => "query" },
-                "required": p.required,
+                // A fixed internal parameter is `required` in Swagger 2.0 only so that the
+                // platform sends its default; the gateway fills the default in itself.
+                "required": p.required && !is_fixed(p),
                 "description": format!("{}: {}", p.summary, p.description),
                 "schema": schema,
             })
@@ -92,6 +116,18 @@ fn operation(op: &Operation) -> Value {
     }
     if s.location {
         ok["headers"] = json!({"Location": {"description": "Absolute URL of the subscription.", "schema": {"type": "string"}}});
+    }
+    if !s.links.is_empty() {
+        let links: Map<String, Value> = s
+            .links
+            .iter()
+            .map(|l| {
+                let link =
+                    json!({"operationId": l.operation, "parameters": {l.parameter: l.expression}});
+                (l.operation.to_owned(), link)
+            })
+            .collect();
+        ok["links"] = Value::Object(links);
     }
     responses.insert(s.status.to_string(), ok);
     for &status in op.errors {

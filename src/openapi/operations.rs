@@ -41,6 +41,12 @@ pub struct Param {
     pub visibility: Option<Visibility>,
     pub enum_values: &'static [&'static str],
     pub default: Option<&'static str>,
+    /// What the gateway enforces beyond the type, so the documents promise nothing it refuses.
+    pub pattern: Option<&'static str>,
+    pub min_length: Option<u32>,
+    pub max_length: Option<u32>,
+    pub minimum: Option<i64>,
+    pub maximum: Option<i64>,
 }
 
 /// What a response carries.
@@ -61,6 +67,16 @@ pub struct Success {
     pub body: Body,
     /// Whether the response sets `Location` (webhook subscriptions).
     pub location: bool,
+    /// OpenAPI 3 links to operations that use this answer (Swagger 2.0 has none).
+    pub links: &'static [Link],
+}
+
+/// An OpenAPI 3 link: `operation`'s `parameter` is taken from this answer at `expression`.
+#[derive(Clone, Copy, Debug)]
+pub struct Link {
+    pub operation: &'static str,
+    pub parameter: &'static str,
+    pub expression: &'static str,
 }
 
 /// What kind of operation this is for the platform.
@@ -125,6 +141,11 @@ const fn param(
         visibility: None,
         enum_values: &[],
         default: None,
+        pattern: None,
+        min_length: None,
+        max_length: None,
+        minimum: None,
+        maximum: None,
     }
 }
 
@@ -150,8 +171,18 @@ const fn fixed(
     }
 }
 
+/// What `TicketId::parse` accepts.
+pub const TICKET_ID_PATTERN: &str = "^[A-Za-z0-9]{1,32}$";
+/// Longest tag, in characters.
+pub const MAX_TAG_CHARS: usize = 100;
+/// Largest `page` (the int32 range the documents declare).
+pub const MAX_PAGE: i64 = i32::MAX as i64;
+
 const TICKET_ID: Param = Param {
     visibility: Some(Visibility::Important),
+    pattern: Some(TICKET_ID_PATTERN),
+    min_length: Some(1),
+    max_length: Some(32),
     ..param(
         "ticketId",
         In::Path,
@@ -172,6 +203,8 @@ const LIST_TICKETS_PARAMS: &[Param] = &[
     Param {
         ty: "integer",
         format: Some("int32"),
+        minimum: Some(1),
+        maximum: Some(MAX_PAGE),
         ..filter(
             "page",
             "Page",
@@ -249,6 +282,7 @@ const TICKET_CREATED_PARAMS: &[Param] = &[
 const ACTION_ERRORS: &[u16] = &[401, 429, 502, 504];
 const INPUT_ERRORS: &[u16] = &[400, 401, 429, 502, 504];
 const ID_ERRORS: &[u16] = &[400, 401, 404, 429, 502, 504];
+const CHANGE_ERRORS: &[u16] = &[400, 401, 404, 409, 429, 502, 504];
 
 const fn ok(description: &'static str, body: Body) -> Success {
     Success {
@@ -256,6 +290,7 @@ const fn ok(description: &'static str, body: Body) -> Success {
         description,
         body,
         location: false,
+        links: &[],
     }
 }
 
@@ -264,6 +299,11 @@ const SUBSCRIBED: Success = Success {
     description: "The subscription was created; Location holds the URL that removes it.",
     body: Body::Def("WebhookCreated"),
     location: true,
+    links: &[Link {
+        operation: "DeleteHook",
+        parameter: "hookId",
+        expression: "$response.body#/id",
+    }],
 };
 
 const fn trigger(
@@ -289,7 +329,7 @@ const fn trigger(
         params,
         body: Some("WebhookRequest"),
         success: SUBSCRIBED,
-        errors: INPUT_ERRORS,
+        errors: &[400, 401, 429, 502, 503, 504],
     }
 }
 
@@ -319,7 +359,7 @@ pub const OPERATIONS: &[Operation] = &[
         params: &[],
         body: Some("CreateAgent_Request"),
         success: ok("The agent that was created.", Body::Def("CreateAgent_Response")),
-        errors: INPUT_ERRORS,
+        errors: &[400, 401, 409, 429, 502, 504],
     },
     Operation {
         id: "DeleteAgent",
@@ -331,11 +371,14 @@ pub const OPERATIONS: &[Operation] = &[
         tag: "Agents",
         params: &[Param {
             visibility: Some(Visibility::Important),
+            format: Some("email"),
+            min_length: Some(3),
+            max_length: Some(254),
             ..param("login", In::Path, "Email", "The agent's email.")
         }],
         body: None,
         success: ok("The outcome of the removal.", Body::Def("DeleteAgent_Response")),
-        errors: ID_ERRORS,
+        errors: CHANGE_ERRORS,
     },
     Operation {
         id: "ListTickets",
@@ -374,7 +417,7 @@ pub const OPERATIONS: &[Operation] = &[
         params: &[],
         body: Some("CreateTicket_Request"),
         success: ok("The ticket that was created.", Body::Def("TicketResponse")),
-        errors: INPUT_ERRORS,
+        errors: &[400, 401, 409, 429, 502, 504],
     },
     Operation {
         id: "UpdateTicket",
@@ -387,7 +430,7 @@ pub const OPERATIONS: &[Operation] = &[
         params: &[TICKET_ID],
         body: Some("UpdateTicket_Request"),
         success: ok("The updated ticket.", Body::Def("TicketResponse")),
-        errors: ID_ERRORS,
+        errors: CHANGE_ERRORS,
     },
     trigger(
         "WebhookChatStarted",
@@ -431,8 +474,9 @@ pub const OPERATIONS: &[Operation] = &[
             description: "The subscription was removed (or did not exist).",
             body: Body::None,
             location: false,
+            links: &[],
         },
-        errors: &[401, 404, 429],
+        errors: &[401, 404, 429, 503],
     },
 ];
 
@@ -447,7 +491,9 @@ pub fn error_description(status: u16) -> &'static str {
         400 => "The input is invalid; the message says what to change.",
         401 => "The credentials are missing or wrong.",
         404 => "No such item.",
+        409 => "LiveChat refused the change in the account's current state (for example: the agent already exists, is the account's owner, or the assignee is unknown).",
         429 => "Too many calls on this connection; retry after Retry-After seconds.",
+        503 => "The gateway's store is not available; try again later.",
         502 => "LiveChat answered with an error or an unreadable response.",
         504 => "LiveChat did not answer in time.",
         _ => "Error.",

@@ -76,3 +76,37 @@ pub(super) fn strings(summary: &str, description: &str) -> Value {
 pub(super) fn important(v: Value) -> Value {
     with(v, "x-ms-visibility", json!("important"))
 }
+
+/// An optional request field that may also be `null` (taken as "not given", as Power Automate
+/// sends it for an empty expression). OpenAPI 3 reads it as `type: [T, "null"]`.
+pub(super) fn nullable(v: Value) -> Value {
+    with(v, "x-nullable", json!(true))
+}
+
+/// A required text: at least one character that is not white space.
+pub(super) fn not_blank(v: Value) -> Value {
+    with(with(v, "minLength", json!(1)), "pattern", json!(NOT_BLANK))
+}
+
+/// What `domain::non_empty` keeps: something besides white space.
+pub(super) const NOT_BLANK: &str = "[^\\s]";
+
+/// An e-mail address as `domain::Email` accepts it.
+pub(super) fn email(v: Value) -> Value {
+    with(with(v, "format", json!("email")), "maxLength", json!(254))
+}
+
+/// A field LiveChat v2 cannot update: only the empty string (or leaving it out) is accepted.
+pub(super) fn must_be_empty(v: Value) -> Value {
+    nullable(with(v, "maxLength", json!(0)))
+}
+
+/// An absolute http(s) URL whose host the `url` crate parses as a name (or blank, for "not
+/// given", where the field is optional). The gateway accepts more (IP literals, user info):
+/// this is the shape the documents promise to work, not the gateway's whole tolerance.
+pub(super) const HTTP_URL: &str = concat!(
+    "^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9-]+\\.)*[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?",
+    "(/(%[0-9A-Fa-f]{2}|[A-Za-z0-9._~!$&'()*+,;=:@/-])*)?",
+    "(\\?(%[0-9A-Fa-f]{2}|[A-Za-z0-9._~!$&'()*+,;=:@/?-])*)?",
+    "(#(%[0-9A-Fa-f]{2}|[A-Za-z0-9._~!$&'()*+,;=:@/?-])*)?$"
+);

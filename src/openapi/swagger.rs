@@ -51,7 +51,27 @@ fn parameter(p: &Param) -> Value {
     if let Some(default) = p.default {
         v["default"] = json!(default);
     }
+    constraints(&mut v, p);
     v
+}
+
+/// A parameter's `pattern`, lengths and bounds (the same keys in Swagger 2.0 and OpenAPI 3).
+pub(crate) fn constraints(v: &mut Value, p: &Param) {
+    if let Some(x) = p.pattern {
+        v["pattern"] = json!(x);
+    }
+    if let Some(x) = p.min_length {
+        v["minLength"] = json!(x);
+    }
+    if let Some(x) = p.max_length {
+        v["maxLength"] = json!(x);
+    }
+    if let Some(x) = p.minimum {
+        v["minimum"] = json!(x);
+    }
+    if let Some(x) = p.maximum {
+        v["maximum"] = json!(x);
+    }
 }
 
 fn responses(op: &Operation) -> Value {

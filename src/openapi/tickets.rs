@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use super::operations::MAX_TAG_CHARS;
 use super::schema::*;
 
 pub(super) fn group(id_summary: &str, name_summary: &str) -> Vec<(&'static str, Value)> {
@@ -82,29 +83,60 @@ pub(super) fn ticket_events() -> Value {
 pub(super) const TICKET_STATUS: &str = "Open, pending, solved or spam.";
 pub(super) const SOURCE_TYPES: &str = "Lc2, mail, facebook, agent-app-manual or chat-window.";
 
-pub(super) fn ticket_request(message_required: bool) -> Value {
+pub(super) fn ticket_request(create: bool) -> Value {
+    // On update every field but `requester.mail` and `tags` must be left empty: LiveChat v2
+    // can only replace a ticket's tags.
+    let other = if create {
+        ""
+    } else {
+        " Not supported on update: leave empty."
+    };
+    let optional = |v: Value| {
+        if create {
+            nullable(v)
+        } else {
+            must_be_empty(v)
+        }
+    };
     let assignee_id = with(
         string("Assignee ID", "Select the assignee."),
         "x-ms-dynamic-values",
         json!({"operationId": "ListAgents", "value-path": "login", "value-title": "name"}),
     );
-    let (message_description, other) = if message_required {
-        ("The ticket's first message.", "")
+    let assignee_id = if create {
+        email(assignee_id)
     } else {
-        (
+        assignee_id
+    };
+    let message = if create {
+        important(not_blank(string("Message", "The ticket's first message.")))
+    } else {
+        optional(string(
+            "Message",
             "Not supported: LiveChat can only replace a ticket's tags, so leave this empty.",
-            " Not supported on update: leave empty.",
-        )
+        ))
+    };
+    let source_type = if create {
+        nullable(one_of(
+            "Source Type",
+            "Select the source. LiveChat API v3 connections (HelpDesk) keep no source and ignore it.",
+            &["chat-window", "mail", "lc2"],
+        ))
+    } else {
+        optional(string("Source Type", "Select the source."))
+    };
+    let source_url = string("Source URL", "If the source type is chat-window.");
+    let source_url = if create {
+        nullable(with(
+            source_url,
+            "pattern",
+            json!(format!("^\\s*$|{HTTP_URL}")),
+        ))
+    } else {
+        optional(source_url)
     };
     let mut props = vec![
-        ("message", {
-            let message = string("Message", message_description);
-            if message_required {
-                important(message)
-            } else {
-                message
-            }
-        }),
+        ("message", message),
         (
             "requester",
             nested(
@@ -113,67 +145,62 @@ pub(super) fn ticket_request(message_required: bool) -> Value {
                 vec![
                     (
                         "mail",
-                        important(string("Requester Email", "The requester's email address.")),
+                        important(email(string(
+                            "Requester Email",
+                            "The requester's email address.",
+                        ))),
                     ),
-                    ("name", string("Requester Name", "The requester's name.")),
+                    (
+                        "name",
+                        nullable(string("Requester Name", "The requester's name.")),
+                    ),
                 ],
                 &["mail"],
             ),
         ),
         (
             "subject",
-            string(
+            optional(string(
                 "Subject",
                 &format!("A short description of the ticket.{other}"),
-            ),
+            )),
         ),
         (
             "assignee",
-            nested(
+            nullable(nested(
                 "Assignee",
                 &format!("The agent to assign.{other}"),
-                vec![("id", assignee_id)],
+                vec![("id", optional(assignee_id))],
                 &[],
-            ),
+            )),
         ),
         (
             "source",
-            nested(
+            nullable(nested(
                 "Source",
                 &format!("Where the ticket comes from.{other}"),
-                vec![
-                    (
-                        "type",
-                        one_of(
-                            "Source Type",
-                            "Select the source. LiveChat API v3 connections (HelpDesk) keep no source and ignore it.",
-                            &["chat-window", "mail", "lc2"],
-                        ),
-                    ),
-                    (
-                        "url",
-                        string("Source URL", "If the source type is chat-window."),
-                    ),
-                ],
+                vec![("type", source_type), ("url", source_url)],
                 &[],
-            ),
+            )),
         ),
     ];
-    if message_required {
+    if create {
         object(props, &["message", "requester"])
     } else {
+        let tag = not_blank(with(
+            json!({"type": "string"}),
+            "maxLength",
+            json!(MAX_TAG_CHARS),
+        ));
         props.push((
             "tags",
-            with(
-                strings(
-                    "Tags",
-                    "The ticket's complete new set of tags: it replaces the current one; an empty list removes all tags.",
-                ),
-                "x-ms-visibility",
-                json!("important"),
-            ),
+            important(array(
+                "Tags",
+                "The ticket's complete new set of tags: it replaces the current one; an empty list removes all tags.",
+                tag,
+            )),
         ));
-        object(props, &["requester"])
+        object(props, &["requester", "tags"])
     }
 }
 

@@ -51,7 +51,11 @@ impl fmt::Debug for CallbackUrl {
 impl CallbackUrl {
     /// Parses and checks `raw`, resolving its host.
     pub async fn parse(raw: &str, allow_private: bool) -> Result<Self, CallbackError> {
-        let url = Url::parse(raw.trim()).map_err(|_| CallbackError::Malformed)?;
+        let raw = raw.trim();
+        if !is_uri_text(raw) {
+            return Err(CallbackError::Malformed);
+        }
+        let url = Url::parse(raw).map_err(|_| CallbackError::Malformed)?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(CallbackError::Scheme);
         }
@@ -93,6 +97,45 @@ impl CallbackUrl {
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
+}
+
+/// Only what RFC 3986 allows in a URI, part by part, with well-formed `%XX` escapes: the
+/// platform's callbacks are such URIs, and the documents declare `format: uri`.
+fn is_uri_text(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return false;
+    };
+    let pchar = |c: u8| c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&c);
+    let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let part = |text: &str, extra: &[u8]| {
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                let hex = |j: usize| b.get(j).is_some_and(u8::is_ascii_hexdigit);
+                if !(hex(i + 1) && hex(i + 2)) {
+                    return false;
+                }
+                i += 3;
+            } else if pchar(b[i]) || extra.contains(&b[i]) {
+                i += 1;
+            } else {
+                return false;
+            }
+        }
+        true
+    };
+    !scheme.is_empty()
+        && scheme.bytes().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
+        // A host name, IP literal and port: sub-delimiters and escapes stay out of the host.
+        && authority
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-._~:@[]".contains(&c))
+        && part(path, b"/")
+        && part(query, b"/?")
+        && part(fragment, b"/?")
 }
 
 /// The delivery client's resolver: a callback host that resolves to any non-public address is

@@ -52,7 +52,8 @@ impl Trigger {
         event_type: Option<&str>,
         data_types: &[String],
     ) -> Result<Vec<String>, ApiError> {
-        if let Some(e) = event_type.map(str::trim).filter(|e| !e.is_empty()) {
+        // Given at all, each must be what the document declares (its one-value `enum`).
+        if let Some(e) = event_type {
             if e != self.event_type() {
                 return Err(ApiError::BadRequest(format!(
                     "`event_type` must be `{}` for this trigger.",
@@ -62,12 +63,7 @@ impl Trigger {
         }
         let allowed = self.data_types();
         let mut chosen: Vec<String> = Vec::new();
-        for d in data_types
-            .iter()
-            .flat_map(|d| d.split(','))
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-        {
+        for d in data_types.iter().flat_map(|d| d.split(',')).map(str::trim) {
             if !allowed.contains(&d) {
                 return Err(ApiError::BadRequest(format!(
                     "`data_types` may only hold: {}.",

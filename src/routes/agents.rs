@@ -38,7 +38,8 @@ impl CreateAgent {
             &["accepting chats", "not accepting chats"],
         )?;
         let permission = one_of("permission", self.permission, &["administrator", "normal"])?;
-        let password = match self.password.filter(|p| !p.is_empty()) {
+        // "" is no password either: the documents say `minLength: 5`.
+        let password = match self.password {
             Some(pw) if pw.chars().count() < 5 => {
                 return Err(ApiError::BadRequest(
                     "`password` must be at least 5 characters long.".into(),
@@ -76,7 +77,8 @@ pub async fn create(
     let created = up
         .api(&caller.creds)?
         .create_agent(&caller.creds, &agent)
-        .await?;
+        .await
+        .map_err(refused_in_this_state)?;
     Ok(HttpResponse::Ok().json(created))
 }
 
@@ -89,8 +91,23 @@ pub async fn delete(
     let answer = up
         .api(&caller.creds)?
         .delete_agent(&caller.creds, &login)
-        .await?;
+        .await
+        .map_err(refused_in_this_state)?;
     Ok(HttpResponse::Ok().json(answer))
+}
+
+/// The gateway has already checked every field the documents constrain, so LiveChat refusing
+/// a well-formed request (400/422: the agent already exists, the owner cannot be removed) is
+/// about the account's state (or an unknown assignee): 409, with LiveChat's message.
+pub fn refused_in_this_state(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Upstream {
+            status: 400 | 422,
+            message,
+            ..
+        } => ApiError::Conflict(message),
+        other => other,
+    }
 }
 
 pub fn required(field: &str) -> ApiError {

@@ -4,13 +4,17 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use time::macros::format_description;
 
-use super::agents::required;
+use super::agents::{refused_in_this_state, required};
 use super::Caller;
-use crate::domain::{non_empty, one_of, Email, TicketId};
+use crate::domain::{non_empty, object, one_of, Email, TicketId};
 use crate::error::ApiError;
+use crate::openapi::operations::{MAX_PAGE, MAX_TAG_CHARS};
 use crate::upstream::{NewTicket, TicketQuery, Upstreams};
 
+/// Unknown parameters are refused: the document lists every one (a typo would otherwise be a
+/// filter silently not applied).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
     status: Option<String>,
     page: Option<String>,
@@ -28,19 +32,20 @@ impl ListQuery {
             self.status,
             &["open", "pending", "solved", "spam"],
         )?;
-        let page = match non_empty(self.page) {
+        // Given at all (even ""), a value must be what the document declares.
+        let page = match self.page {
             None => None,
-            Some(p) => match p.parse::<u32>() {
-                Ok(n) if n >= 1 => Some(n),
+            Some(p) => match p.trim().parse::<i64>() {
+                Ok(n) if (1..=MAX_PAGE).contains(&n) => Some(n as u32),
                 _ => {
-                    return Err(ApiError::BadRequest(
-                        "`page` must be a whole number from 1.".into(),
-                    ))
+                    return Err(ApiError::BadRequest(format!(
+                        "`page` must be a whole number from 1 to {MAX_PAGE}."
+                    )))
                 }
             },
         };
         let date = |field: &str, value: Option<String>| -> Result<Option<String>, ApiError> {
-            let Some(d) = non_empty(value) else {
+            let Some(d) = value else {
                 return Ok(None);
             };
             let fmt = format_description!("[year]-[month]-[day]");
@@ -117,9 +122,12 @@ pub struct Source {
 #[derive(Deserialize, Default)]
 pub struct TicketBody {
     message: Option<String>,
+    #[serde(default, deserialize_with = "object")]
     requester: Option<Requester>,
     subject: Option<String>,
+    #[serde(default, deserialize_with = "object")]
     assignee: Option<Assignee>,
+    #[serde(default, deserialize_with = "object")]
     source: Option<Source>,
     tags: Option<Vec<String>>,
 }
@@ -130,7 +138,8 @@ impl TicketBody {
         let requester = self.requester.unwrap_or_default();
         let mail = non_empty(requester.mail).ok_or_else(|| required("requester.mail"))?;
         let requester_mail = Email::parse("requester.mail", &mail)?;
-        let assignee = match non_empty(self.assignee.and_then(|a| a.id)) {
+        // Given at all, it must be an agent's login: the documents say `format: email`.
+        let assignee = match self.assignee.and_then(|a| a.id) {
             Some(id) => Some(Email::parse("assignee.id", &id)?),
             None => None,
         };
@@ -166,15 +175,14 @@ impl TicketBody {
     /// cleaned, de-duplicated tag set.
     pub fn into_update(self) -> Result<Vec<String>, ApiError> {
         let source = self.source.unwrap_or_default();
+        // Only "" or leaving it out means "not given" here (the documents say `maxLength: 0`).
+        let given = |v: Option<String>| v.is_some_and(|s| !s.is_empty());
         let unsupported: Vec<&str> = [
-            ("message", non_empty(self.message).is_some()),
-            ("subject", non_empty(self.subject).is_some()),
-            (
-                "assignee.id",
-                non_empty(self.assignee.and_then(|a| a.id)).is_some(),
-            ),
-            ("source.type", non_empty(source.kind).is_some()),
-            ("source.url", non_empty(source.url).is_some()),
+            ("message", given(self.message)),
+            ("subject", given(self.subject)),
+            ("assignee.id", given(self.assignee.and_then(|a| a.id))),
+            ("source.type", given(source.kind)),
+            ("source.url", given(source.url)),
         ]
         .into_iter()
         .filter_map(|(f, given)| given.then_some(f))
@@ -195,11 +203,12 @@ impl TicketBody {
         })?;
         let mut clean = Vec::with_capacity(tags.len());
         for t in tags {
+            let long = t.chars().count() > MAX_TAG_CHARS;
             let t = t.trim().to_string();
-            if t.is_empty() || t.chars().count() > 100 {
-                return Err(ApiError::BadRequest(
-                    "Each tag must be 1 to 100 characters long.".into(),
-                ));
+            if t.is_empty() || long {
+                return Err(ApiError::BadRequest(format!(
+                    "Each tag must be 1 to {MAX_TAG_CHARS} characters long."
+                )));
             }
             if !clean.contains(&t) {
                 clean.push(t);
@@ -218,7 +227,8 @@ pub async fn create(
     let created = up
         .api(&caller.creds)?
         .create_ticket(&caller.creds, &ticket)
-        .await?;
+        .await
+        .map_err(refused_in_this_state)?;
     Ok(HttpResponse::Ok().json(created))
 }
 
@@ -233,6 +243,7 @@ pub async fn update(
     let ticket = up
         .api(&caller.creds)?
         .replace_tags(&caller.creds, &id, &tags)
-        .await?;
+        .await
+        .map_err(refused_in_this_state)?;
     Ok(HttpResponse::Ok().json(ticket))
 }

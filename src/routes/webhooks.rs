@@ -29,18 +29,24 @@ pub fn store_error(e: StoreError) -> ApiError {
     ApiError::Unavailable("The gateway's store is not available; try again later.".into())
 }
 
-/// `event_type` and `data_types` (also `data_types[]`, repeated or comma separated).
-fn trigger_query(req: &HttpRequest) -> (Option<String>, Vec<String>) {
+/// `event_type` and `data_types` (also `data_types[]`, repeated or comma separated); any
+/// other parameter is refused, as the document declares no other.
+fn trigger_query(req: &HttpRequest) -> Result<(Option<String>, Vec<String>), ApiError> {
     let mut event_type = None;
     let mut data_types = Vec::new();
     for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
         match k.as_ref() {
             "event_type" => event_type = Some(v.into_owned()),
             "data_types" | "data_types[]" => data_types.push(v.into_owned()),
-            _ => {}
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "Unknown query parameter: a trigger takes only `event_type` and `data_types`."
+                        .into(),
+                ))
+            }
         }
     }
-    (event_type, data_types)
+    Ok((event_type, data_types))
 }
 
 pub async fn subscribe(
@@ -51,7 +57,7 @@ pub async fn subscribe(
     up: web::Data<Upstreams>,
     body: web::Json<SubscribeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (event_type, data_types) = trigger_query(&req);
+    let (event_type, data_types) = trigger_query(&req)?;
     let data_types = trigger.check_query(event_type.as_deref(), &data_types)?;
     let url = non_empty(body.into_inner().url)
         .ok_or_else(|| ApiError::BadRequest("`url` is required.".into()))?;
@@ -136,6 +142,49 @@ pub async fn subscribe(
         .json(json!({"id": id, "event_type": trigger.event_type(), "data_types": data_types})))
 }
 
+fn not_found() -> ApiError {
+    ApiError::NotFound("No such subscription.".into())
+}
+
+/// The subscription `id` if it is open and `caller` owns it.
+async fn owned_open_subscription(
+    state: &AppState,
+    id: &str,
+    caller: &Caller,
+) -> Result<Option<Subscription>, ApiError> {
+    if !ids::plausible_id(id) {
+        return Ok(None);
+    }
+    let sub = state.store.subscription(id).await.map_err(store_error)?;
+    Ok(sub.filter(|s| {
+        let owner: bool = s
+            .connection_id
+            .as_bytes()
+            .ct_eq(caller.connection.as_str().as_bytes())
+            .into();
+        s.is_open() && owner
+    }))
+}
+
+/// An unknown id, someone else's, or a closed one: 404 for any caller LiveChat knows, so the
+/// answer never tells whether the subscription exists; 401 for credentials LiveChat refuses
+/// (the gateway cannot tell wrong credentials from another connection's without asking).
+async fn not_found_for(up: &Upstreams, caller: &Caller) -> ApiError {
+    let check = match up.api(&caller.creds) {
+        Ok(api) => api.list_agents(&caller.creds).await.map(drop),
+        Err(e) => Err(e),
+    };
+    match check {
+        Err(e @ ApiError::Unauthorized(_)) => e,
+        Err(ApiError::Upstream {
+            status: 401 | 403,
+            message,
+            ..
+        }) => ApiError::Unauthorized(message),
+        _ => not_found(),
+    }
+}
+
 /// Only the owning connection may remove a subscription; anyone else, and any unknown or
 /// already closed id, gets the same 404. The subscription is closed even when LiveChat cannot
 /// remove its webhook (logged): the flow is being deleted and must not be left retrying a 5xx.
@@ -149,25 +198,10 @@ pub async fn unsubscribe(
     up: web::Data<Upstreams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let not_found = || ApiError::NotFound("No such subscription.".into());
-    if !ids::plausible_id(&id) {
-        return Err(not_found());
-    }
-    let sub = state
-        .store
-        .subscription(&id)
-        .await
-        .map_err(store_error)?
-        .filter(|s| s.is_open())
-        .ok_or_else(not_found)?;
-    let owner: bool = sub
-        .connection_id
-        .as_bytes()
-        .ct_eq(caller.connection.as_str().as_bytes())
-        .into();
-    if !owner {
-        return Err(not_found());
-    }
+    let sub = match owned_open_subscription(&state, &id, &caller).await? {
+        Some(sub) => sub,
+        None => return Err(not_found_for(&up, &caller).await),
+    };
     match sub.livechat_webhook_id.as_deref() {
         Some(webhook_id) => {
             if let Err(e) = up.remove_webhook(&caller.creds, webhook_id).await {

@@ -2,6 +2,7 @@
 
 mod actions;
 mod check;
+mod contract;
 mod definition;
 mod deployment;
 mod durability;

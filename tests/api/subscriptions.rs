@@ -180,15 +180,23 @@ async fn only_the_owner_unsubscribes() {
     let cb = Callback::spawn().await;
     let (id, location) = app.subscribe(CHAT_ENDS, &cb.url).await;
 
+    // Another LiveChat account: the same 404 as for an unknown id.
+    let (other_login, other_key) = app.other_account();
+    assert_eq!(
+        app.delete_at(&location, Some((&other_login, &other_key)))
+            .await,
+        404
+    );
+    // Credentials LiveChat refuses: 401, as on every other operation.
     assert_eq!(
         app.delete_at(&location, Some(("other@example.com", "other-key")))
             .await,
-        404
+        401
     );
     assert_eq!(
         app.delete_at(&location, Some((&app.login, "a-different-key")))
             .await,
-        404
+        401
     );
     assert_eq!(app.delete_at(&location, None).await, 401);
     assert_eq!(
