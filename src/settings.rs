@@ -239,8 +239,8 @@ pub struct Settings {
     /// Log lines as text or as one JSON object a line (for log shippers).
     #[arg(long, env = "GATEWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// HTTP worker threads (tests use one).
-    #[arg(skip)]
+    /// HTTP worker threads (default 2; tests use one). Match it to the cores the gateway may use.
+    #[arg(long, env = "GATEWAY_WORKERS", value_parser = clap::value_parser!(usize))]
     pub workers: Option<usize>,
 }
 
