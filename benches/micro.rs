@@ -8,11 +8,11 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use livechat_gateway::clock::{ManualClock, SharedClock};
 use livechat_gateway::credentials::{ConnectionId, Credentials, Keys};
-use livechat_gateway::normalize;
 use livechat_gateway::relay::event;
 use livechat_gateway::relay::trigger::Trigger;
 use livechat_gateway::store::{NewDelivery, Store, Subscription};
 use livechat_gateway::throttle::Throttle;
+use livechat_gateway::upstream::v2::{normalize, normalize_raw};
 use secrecy::SecretString;
 
 const TICKET: &[u8] = include_bytes!("../bench/mock/ticket.json");
@@ -74,13 +74,19 @@ fn connection_id(c: &mut Criterion) {
 
 fn normalise(c: &mut Criterion) {
     let mut g = c.benchmark_group("normalise, bytes to bytes");
-    g.bench_function("25 KB ticket (60 events)", |b| {
+    g.bench_function("25 KB ticket (60 events), raw rewrite (GetTicket)", |b| {
+        b.iter(|| black_box(normalize_raw::ticket_answer(black_box(TICKET), "6W6TC").unwrap()))
+    });
+    g.bench_function("25 KB ticket (60 events), through a Value tree", |b| {
         b.iter(|| {
             let v = serde_json::from_slice(black_box(TICKET)).unwrap();
             black_box(serde_json::to_vec(&normalize::ticket(v)).unwrap())
         })
     });
-    g.bench_function("1.6 KB agents list", |b| {
+    g.bench_function("1.6 KB agents list, raw rewrite (ListAgents)", |b| {
+        b.iter(|| black_box(normalize_raw::agents_answer(black_box(AGENTS)).unwrap()))
+    });
+    g.bench_function("1.6 KB agents list, through a Value tree", |b| {
         b.iter(|| {
             let v: Vec<serde_json::Value> = serde_json::from_slice(black_box(AGENTS)).unwrap();
             let out: Vec<_> = v.into_iter().map(normalize::agent).collect();

@@ -188,7 +188,10 @@ async fn main() {
             .spawn()
             .expect("the release gateway (cargo bench builds it)"),
     );
-    let client = awc::Client::default();
+    // The shared disk can make one fsync take seconds while other builds run.
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .finish();
     let up = Instant::now();
     while client.get(format!("{base}/healthz")).send().await.is_err() {
         assert!(

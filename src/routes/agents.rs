@@ -1,5 +1,6 @@
 //! ListAgents, CreateAgent, DeleteAgent.
 
+use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -7,11 +8,11 @@ use serde::Deserialize;
 use super::Caller;
 use crate::domain::{non_empty, one_of, Email, LenientInt};
 use crate::error::ApiError;
-use crate::upstream::{NewAgent, Upstreams};
+use crate::upstream::{JsonBody, NewAgent, Upstreams};
 
 pub async fn list(caller: Caller, up: web::Data<Upstreams>) -> Result<HttpResponse, ApiError> {
     let agents = up.api(&caller.creds)?.list_agents(&caller.creds).await?;
-    Ok(HttpResponse::Ok().json(agents))
+    Ok(json_body(agents))
 }
 
 /// `CreateAgent_Request`. No `Debug`: it may hold the new agent's password.
@@ -108,6 +109,13 @@ pub fn refused_in_this_state(e: ApiError) -> ApiError {
         } => ApiError::Conflict(message),
         other => other,
     }
+}
+
+/// A 200 with JSON text a generation already wrote.
+pub fn json_body(body: JsonBody) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(body.into_string())
 }
 
 pub fn required(field: &str) -> ApiError {

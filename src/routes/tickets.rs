@@ -97,7 +97,7 @@ pub async fn get(
         .api(&caller.creds)?
         .get_ticket(&caller.creds, &id)
         .await?;
-    Ok(HttpResponse::Ok().json(ticket))
+    Ok(super::agents::json_body(ticket))
 }
 
 #[derive(Deserialize, Default)]

@@ -21,14 +21,15 @@ use crate::error::ApiError;
 use crate::settings::{ApiChoice, Settings};
 pub use generation::Generation;
 use notices::Notices;
-pub use types::{NewAgent, NewTicket, TicketPage, TicketQuery, WebhookRegistration};
+pub use types::{JsonBody, NewAgent, NewTicket, TicketPage, TicketQuery, WebhookRegistration};
 
 /// What the connector needs from LiveChat, in the contract's shapes (agents and tickets as the
 /// normalised JSON objects of `connector-contract.md`). awc's client is per worker and not
 /// `Send`, so neither are these futures.
 #[async_trait(?Send)]
 pub trait LiveChatApi {
-    async fn list_agents(&self, creds: &Credentials) -> Result<Vec<Value>, ApiError>;
+    /// The JSON array of agents.
+    async fn list_agents(&self, creds: &Credentials) -> Result<JsonBody, ApiError>;
     async fn create_agent(&self, creds: &Credentials, agent: &NewAgent) -> Result<Value, ApiError>;
     /// `{"result": "<login> removed successfully"}` or LiveChat's own confirmation.
     async fn delete_agent(&self, creds: &Credentials, login: &Email) -> Result<Value, ApiError>;
@@ -38,7 +39,7 @@ pub trait LiveChatApi {
         creds: &Credentials,
         query: &TicketQuery,
     ) -> Result<TicketPage, ApiError>;
-    async fn get_ticket(&self, creds: &Credentials, id: &TicketId) -> Result<Value, ApiError>;
+    async fn get_ticket(&self, creds: &Credentials, id: &TicketId) -> Result<JsonBody, ApiError>;
     async fn create_ticket(
         &self,
         creds: &Credentials,

@@ -36,6 +36,31 @@ pub struct TicketQuery {
     pub order: Option<String>,
 }
 
+/// An answer already in the contract's shape, as the JSON text the flow gets. A generation may
+/// write it straight from LiveChat's bytes (v2 does, without building a tree), or from a
+/// `Value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonBody(String);
+
+impl JsonBody {
+    pub fn from_value(v: &Value) -> Self {
+        Self(serde_json::to_string(v).unwrap_or_else(|_| "null".into()))
+    }
+
+    /// Text the caller built as valid JSON (the raw rewrites only join validated pieces).
+    pub(crate) fn from_json_text(bytes: Vec<u8>) -> Self {
+        Self(String::from_utf8(bytes).unwrap_or_else(|_| "null".into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 /// One page of tickets with the totals LiveChat gave, if any.
 #[derive(Debug, Default)]
 pub struct TicketPage {

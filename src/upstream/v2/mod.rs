@@ -4,17 +4,21 @@
 
 pub mod errors;
 pub mod normalize;
+pub mod normalize_raw;
 mod webhooks;
 
 use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
 use actix_web::http::Method;
+use actix_web::web::Bytes;
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
 use url::Url;
 
-use super::transport::{join, Request, Transport};
-use super::{LiveChatApi, NewAgent, NewTicket, TicketPage, TicketQuery, WebhookRegistration};
+use super::transport::{join, Answer, Request, Transport};
+use super::{
+    JsonBody, LiveChatApi, NewAgent, NewTicket, TicketPage, TicketQuery, WebhookRegistration,
+};
 use crate::credentials::Credentials;
 use crate::domain::{Email, TicketId};
 use crate::error::ApiError;
@@ -42,6 +46,19 @@ impl LiveChatV2 {
         query: &[(String, String)],
         body: Option<&Value>,
     ) -> Result<Value, ApiError> {
+        let answer = self.send(creds, method, segments, query, body).await?;
+        let retry_after = answer.header(RETRY_AFTER.as_str()).map(str::to_owned);
+        errors::interpret(answer.status, retry_after, &answer.bytes, creds)
+    }
+
+    async fn send(
+        &self,
+        creds: &Credentials,
+        method: Method,
+        segments: &[&str],
+        query: &[(String, String)],
+        body: Option<&Value>,
+    ) -> Result<Answer, ApiError> {
         let request = Request {
             api: "v2",
             method,
@@ -53,9 +70,21 @@ impl LiveChatV2 {
                 HeaderValue::from_static("2"),
             )],
         };
-        let answer = self.transport.send(creds, request).await?;
+        self.transport.send(creds, request).await
+    }
+
+    /// A GET whose 2xx answer stays LiveChat's bytes, for the rewrites of `normalize_raw`;
+    /// any other answer maps as `call` maps it.
+    async fn get_bytes(&self, creds: &Credentials, segments: &[&str]) -> Result<Bytes, ApiError> {
+        let answer = self.send(creds, Method::GET, segments, &[], None).await?;
+        if answer.status.is_success() {
+            return Ok(answer.bytes);
+        }
         let retry_after = answer.header(RETRY_AFTER.as_str()).map(str::to_owned);
-        errors::interpret(answer.status, retry_after, &answer.bytes, creds)
+        match errors::interpret(answer.status, retry_after, &answer.bytes, creds) {
+            Err(e) => Err(e),
+            Ok(_) => Err(ApiError::internal("a non-2xx answer read as success")),
+        }
     }
 
     async fn fetch_ticket(&self, creds: &Credentials, id: &TicketId) -> Result<Value, ApiError> {
@@ -66,25 +95,35 @@ impl LiveChatV2 {
     }
 }
 
+/// A 2xx answer rewritten by `normalize_raw`; an empty one or one without the expected shape
+/// is `unexpected`, as `call` reads them.
+fn raw_answer(
+    bytes: &[u8],
+    what: &str,
+    rewrite: impl FnOnce(&[u8]) -> Result<Option<Vec<u8>>, normalize_raw::NotJson>,
+) -> Result<Vec<u8>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(unexpected(what));
+    }
+    match rewrite(bytes) {
+        Ok(Some(out)) => Ok(out),
+        Ok(None) => Err(unexpected(what)),
+        Err(normalize_raw::NotJson) => Err(ApiError::BadGateway(
+            "LiveChat answered with something that is not JSON.".into(),
+        )),
+    }
+}
+
 pub fn unexpected(what: &str) -> ApiError {
     ApiError::BadGateway(format!("LiveChat answered with an unexpected {what}."))
 }
 
 #[async_trait(?Send)]
 impl LiveChatApi for LiveChatV2 {
-    async fn list_agents(&self, creds: &Credentials) -> Result<Vec<Value>, ApiError> {
-        let body = self
-            .call(creds, Method::GET, &["agents"], &[], None)
-            .await?;
-        let items = match body {
-            Value::Array(items) => items,
-            Value::Object(mut o) => match o.remove("agents") {
-                Some(Value::Array(items)) => items,
-                _ => return Err(unexpected("agents list")),
-            },
-            _ => return Err(unexpected("agents list")),
-        };
-        Ok(items.into_iter().map(normalize::agent).collect())
+    async fn list_agents(&self, creds: &Credentials) -> Result<JsonBody, ApiError> {
+        let bytes = self.get_bytes(creds, &["agents"]).await?;
+        let agents = raw_answer(&bytes, "agents list", normalize_raw::agents_answer)?;
+        Ok(JsonBody::from_json_text(agents))
     }
 
     async fn create_agent(&self, creds: &Credentials, agent: &NewAgent) -> Result<Value, ApiError> {
@@ -141,8 +180,12 @@ impl LiveChatApi for LiveChatV2 {
         Ok(page)
     }
 
-    async fn get_ticket(&self, creds: &Credentials, id: &TicketId) -> Result<Value, ApiError> {
-        Ok(normalize::ticket(self.fetch_ticket(creds, id).await?))
+    async fn get_ticket(&self, creds: &Credentials, id: &TicketId) -> Result<JsonBody, ApiError> {
+        let bytes = self.get_bytes(creds, &["tickets", id.as_str()]).await?;
+        let ticket = raw_answer(&bytes, "ticket", |b| {
+            normalize_raw::ticket_answer(b, id.as_str())
+        })?;
+        Ok(JsonBody::from_json_text(ticket))
     }
 
     async fn create_ticket(

@@ -1,171 +1,279 @@
 //! The same rewrites as `normalize`, straight from LiveChat's bytes to the flow's bytes,
-//! without building a `Value` tree: an object is read as its list of (key, raw value), only
-//! the fields the contract rewrites are parsed, and everything else (a ticket's messages are
-//! most of its 25 KB) is copied as LiveChat wrote it, never unescaped and escaped again.
-//! `normalize` stays the reference: a test holds both equal.
+//! without building a `Value` tree, in one pass over the answer: an object is read as its list
+//! of (key, raw value), descending only into the arrays a rewrite reaches into (a ticket's
+//! `events` and `opened`), and everything else (a ticket's messages are most of its 25 KB) is
+//! copied as LiveChat wrote it, never unescaped and escaped again. `normalize` stays the
+//! reference: the tests hold both equal.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::value::SeqAccessDeserializer;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::normalize::{self, format_ms, parse_ms};
+use super::normalize;
+use crate::dates::{format_ms, parse_ms};
+
+/// A JSON value as far as a rewrite needs to see into it.
+enum Node<'a> {
+    Obj(Fields<'a>),
+    /// An array whose items are read as nodes (only where a rewrite reaches into them).
+    List(Vec<Node<'a>>),
+    /// Anything else, parsed (never more than a scalar or a misplaced array in practice).
+    Other(Value),
+}
 
 /// An object's fields in LiveChat's order; a key sent twice keeps its last value, as a
 /// parsed `Value` would.
-struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+struct Fields<'a>(Vec<(Cow<'a, str>, Field<'a>)>);
 
-impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Fields<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Fields<'a>, M::Error> {
-                let mut out: Vec<(Cow<'a, str>, &'a RawValue)> =
-                    Vec::with_capacity(m.size_hint().unwrap_or(16));
-                while let Some(k) = m.next_key::<Cow<'a, str>>()? {
-                    let v: &'a RawValue = m.next_value()?;
-                    match out.iter_mut().find(|(key, _)| *key == k) {
-                        Some(slot) => slot.1 = v,
-                        None => out.push((k, v)),
-                    }
-                }
-                Ok(Fields(out))
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
-    }
+enum Field<'a> {
+    Raw(&'a RawValue),
+    Node(Node<'a>),
 }
 
 impl<'a> Fields<'a> {
-    fn parse(raw: &'a RawValue) -> Option<Self> {
-        raw.get()
-            .starts_with('{')
-            .then(|| serde_json::from_str(raw.get()).ok())?
+    fn get(&self, key: &str) -> Option<&Field<'a>> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
-    fn get(&self, key: &str) -> Option<&'a RawValue> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
-    }
-}
-
-/// One output field: kept raw, replaced, or dropped.
-enum Out<'a> {
-    Raw(&'a RawValue),
-    Owned(String),
-    Drop,
-}
-
-/// Writes `{..}` from the fields, each one passed through `rewrite`.
-fn write_object<'a>(
-    buf: &mut Vec<u8>,
-    fields: &Fields<'a>,
-    extra: Option<(&str, String)>,
-    mut rewrite: impl FnMut(&str, &'a RawValue) -> Out<'a>,
-) {
-    buf.push(b'{');
-    let mut first = true;
-    let mut sep = |buf: &mut Vec<u8>| {
-        if !std::mem::take(&mut first) {
-            buf.push(b',');
+    fn raw(&self, key: &str) -> Option<&'a RawValue> {
+        match self.get(key)? {
+            Field::Raw(r) => Some(r),
+            Field::Node(_) => None,
         }
-    };
-    for (k, v) in &fields.0 {
-        let text = match rewrite(k, v) {
-            Out::Raw(r) => Cow::Borrowed(r.get()),
-            Out::Owned(s) => Cow::Owned(s),
-            Out::Drop => continue,
-        };
-        sep(buf);
-        write_key(buf, k);
-        buf.extend_from_slice(text.as_bytes());
     }
-    if let Some((k, v)) = extra {
-        sep(buf);
-        write_key(buf, k);
-        buf.extend_from_slice(v.as_bytes());
-    }
-    buf.push(b'}');
 }
 
-fn write_key(buf: &mut Vec<u8>, k: &str) {
-    // Serialising a str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *buf, k);
-    buf.push(b':');
+/// How to read a node: `deep` names the keys of an object whose arrays are read item by item
+/// (their items' fields stay raw); `list` reads an array itself item by item.
+#[derive(Clone, Copy)]
+struct Shape {
+    deep: &'static [&'static str],
+    list: bool,
+}
+
+const FLAT: Shape = Shape {
+    deep: &[],
+    list: false,
+};
+const ITEMS: Shape = Shape {
+    deep: &[],
+    list: true,
+};
+const TICKET: Shape = Shape {
+    deep: &["events", "opened"],
+    list: false,
+};
+const AGENTS: Shape = Shape {
+    deep: &["agents"],
+    list: true,
+};
+
+impl<'de> DeserializeSeed<'de> for Shape {
+    type Value = Node<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Shape {
+    type Value = Node<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Node<'de>, M::Error> {
+        let mut out: Vec<(Cow<'de, str>, Field<'de>)> =
+            Vec::with_capacity(m.size_hint().unwrap_or(16));
+        while let Some(k) = m.next_key::<Cow<'de, str>>()? {
+            let v = match self.deep.contains(&k.as_ref()) {
+                true => Field::Node(m.next_value_seed(ITEMS)?),
+                false => Field::Raw(m.next_value()?),
+            };
+            match out.iter_mut().find(|(key, _)| *key == k) {
+                Some(slot) => slot.1 = v,
+                None => out.push((k, v)),
+            }
+        }
+        Ok(Node::Obj(Fields(out)))
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<Node<'de>, S::Error> {
+        if !self.list {
+            return Value::deserialize(SeqAccessDeserializer::new(s)).map(Node::Other);
+        }
+        let mut items = Vec::with_capacity(s.size_hint().unwrap_or(16));
+        while let Some(item) = s.next_element_seed(FLAT)? {
+            items.push(item);
+        }
+        Ok(Node::List(items))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node<'de>, E> {
+        Ok(Node::Other(v.into()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
+        Ok(Node::Other(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
+        Ok(Node::Other(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node<'de>, E> {
+        Ok(Node::Other(v.into()))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
+        Ok(Node::Other(v.into()))
+    }
+    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Other(Value::Null))
+    }
+}
+
+/// LiveChat's answer is not JSON.
+#[derive(Debug)]
+pub struct NotJson;
+
+fn read<'a>(text: &'a [u8], shape: Shape) -> Result<Node<'a>, NotJson> {
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let node = shape.deserialize(&mut de).map_err(|_| NotJson)?;
+    de.end().map_err(|_| NotJson)?;
+    Ok(node)
 }
 
 fn value(raw: &RawValue) -> Option<Value> {
     serde_json::from_str(raw.get()).ok()
 }
 
-/// `normalize::date_field` for one raw value: the RFC 3339 string, or dropped.
-fn date<'a>(key: &str, raw: &'a RawValue) -> Out<'a> {
+fn push_json(buf: &mut Vec<u8>, v: &impl serde::Serialize) {
+    // Serialising plain data into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *buf, v);
+}
+
+/// Writes `{..}`: each field's key, then its value as `rewrite` writes it; `rewrite` answers
+/// false to drop the field. `extra` is appended last.
+fn write_object<'a>(
+    buf: &mut Vec<u8>,
+    fields: &Fields<'a>,
+    extra: Option<(&str, &str)>,
+    mut rewrite: impl FnMut(&mut Vec<u8>, &str, &Field<'a>) -> bool,
+) {
+    buf.push(b'{');
+    let mut first = true;
+    for (k, v) in &fields.0 {
+        let mark = buf.len();
+        if !first {
+            buf.push(b',');
+        }
+        push_json(buf, k);
+        buf.push(b':');
+        if rewrite(buf, k, v) {
+            first = false;
+        } else {
+            buf.truncate(mark);
+        }
+    }
+    if let Some((k, v)) = extra {
+        if !first {
+            buf.push(b',');
+        }
+        push_json(buf, &k);
+        buf.push(b':');
+        buf.extend_from_slice(v.as_bytes());
+    }
+    buf.push(b'}');
+}
+
+/// A field as it came, whatever it holds.
+fn write_field(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
+    match field {
+        Field::Raw(r) => buf.extend_from_slice(r.get().as_bytes()),
+        Field::Node(n) => write_node(buf, n, &mut |buf, f| {
+            write_object(buf, f, None, |buf, _, v| write_field(buf, v))
+        }),
+    }
+    true
+}
+
+/// A node; its objects (the node itself, or a list's items) written by `obj`.
+fn write_node(buf: &mut Vec<u8>, node: &Node<'_>, obj: &mut dyn FnMut(&mut Vec<u8>, &Fields<'_>)) {
+    match node {
+        Node::Obj(f) => obj(buf, f),
+        Node::List(items) => {
+            buf.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                write_node(buf, item, obj);
+            }
+            buf.push(b']');
+        }
+        Node::Other(v) => push_json(buf, v),
+    }
+}
+
+/// `dates::date_field` for one raw value: writes the RFC 3339 string, or answers false (drop).
+fn date(buf: &mut Vec<u8>, key: &str, field: &Field<'_>) -> bool {
+    let Field::Raw(raw) = field else {
+        return write_field(buf, field);
+    };
     let v = value(raw).unwrap_or(Value::Null);
     match parse_ms(&v).and_then(format_ms) {
-        Some(s) => Out::Owned(quoted(&s)),
+        Some(s) => {
+            push_json(buf, &s);
+            true
+        }
         None => {
             if !(v.is_null() || v == 0 || v == "0") {
                 log::warn!("dropping unreadable date-time in field `{key}`");
             }
-            Out::Drop
+            false
         }
     }
 }
 
-fn quoted(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "null".into())
+/// The objects of an array field (`events`, `opened`) with their `keys` as dates; anything
+/// else in the field is written as it came, as `normalize` leaves it.
+fn dates_in_items(buf: &mut Vec<u8>, field: &Field<'_>, keys: &[&str]) -> bool {
+    match field {
+        Field::Node(n @ Node::List(_)) => write_node(buf, n, &mut |buf, f| {
+            write_object(buf, f, None, |buf, k, v| match keys.contains(&k) {
+                true => date(buf, k, v),
+                false => write_field(buf, v),
+            })
+        }),
+        other => {
+            write_field(buf, other);
+        }
+    }
+    true
 }
 
-fn json(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
-}
-
-/// Each item of an array: objects rewritten by `f`, anything else copied.
-fn each_object<'a>(raw: &'a RawValue, f: impl Fn(&mut Vec<u8>, &Fields<'a>)) -> Out<'a> {
-    let Some(items) = raw
-        .get()
-        .starts_with('[')
-        .then(|| serde_json::from_str::<Vec<&RawValue>>(raw.get()).ok())
-        .flatten()
-    else {
-        return Out::Raw(raw);
+fn groups(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
+    let v = match field {
+        Field::Raw(r) => value(r).unwrap_or(Value::Null),
+        Field::Node(_) => return write_field(buf, field),
     };
-    let mut buf = Vec::with_capacity(raw.get().len() + 16);
-    buf.push(b'[');
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        match Fields::parse(item) {
-            Some(fields) => f(&mut buf, &fields),
-            None => buf.extend_from_slice(item.get().as_bytes()),
-        }
-    }
-    buf.push(b']');
-    Out::Owned(String::from_utf8(buf).unwrap_or_else(|_| "[]".into()))
-}
-
-fn groups<'a>(raw: &'a RawValue) -> Out<'a> {
-    let v = value(raw).unwrap_or(Value::Null);
     let list: Vec<Value> = match v {
         Value::Array(items) => items.into_iter().filter_map(normalize::group).collect(),
         single => normalize::group(single).into_iter().collect(),
     };
-    Out::Owned(json(&Value::Array(list)))
+    push_json(buf, &list);
+    true
 }
 
-/// The earliest readable `key` among the objects of an array.
-fn earliest(raw: Option<&RawValue>, key: &str) -> Option<i64> {
-    let items: Vec<&RawValue> = serde_json::from_str(raw?.get()).ok()?;
+/// The earliest readable `key` among the objects of an array field.
+fn earliest(fields: &Fields<'_>, list: &str, key: &str) -> Option<i64> {
+    let Some(Field::Node(Node::List(items))) = fields.get(list) else {
+        return None;
+    };
     items
         .iter()
-        .filter_map(|i| Fields::parse(i)?.get(key).and_then(value))
+        .filter_map(|i| match i {
+            Node::Obj(f) => f.raw(key).and_then(value),
+            _ => None,
+        })
         .filter_map(|v| parse_ms(&v))
         .min()
 }
@@ -173,92 +281,103 @@ fn earliest(raw: Option<&RawValue>, key: &str) -> Option<i64> {
 fn ticket_into(buf: &mut Vec<u8>, t: &Fields<'_>) {
     let derived = match t.get("date") {
         Some(_) => None,
-        None => earliest(t.get("events"), "date")
-            .or_else(|| earliest(t.get("opened"), "from"))
+        None => earliest(t, "events", "date")
+            .or_else(|| earliest(t, "opened", "from"))
             .and_then(format_ms)
-            .map(|d| ("date", quoted(&d))),
+            .map(|d| serde_json::to_string(&d).unwrap_or_default()),
     };
-    write_object(buf, t, derived, |k, v| match k {
-        "date" | "modified" => date(k, v),
-        "events" => each_object(v, |b, e| {
-            write_object(b, e, None, |k, v| match k {
-                "date" => date(k, v),
-                _ => Out::Raw(v),
-            })
-        }),
-        "opened" => each_object(v, |b, o| {
-            write_object(b, o, None, |k, v| match k {
-                "from" | "to" => date(k, v),
-                _ => Out::Raw(v),
-            })
-        }),
-        "groups" => groups(v),
-        "currentGroup" => match value(v).and_then(normalize::group) {
-            Some(g) => Out::Owned(json(&g)),
-            None => Out::Drop,
-        },
-        _ => Out::Raw(v),
+    let extra = derived.as_deref().map(|d| ("date", d));
+    write_object(buf, t, extra, |buf, k, v| match k {
+        "date" | "modified" => date(buf, k, v),
+        "events" => dates_in_items(buf, v, &["date"]),
+        "opened" => dates_in_items(buf, v, &["from", "to"]),
+        "groups" => groups(buf, v),
+        "currentGroup" => {
+            let g = match v {
+                Field::Raw(r) => value(r).and_then(normalize::group),
+                Field::Node(_) => None,
+            };
+            g.map(|g| push_json(buf, &g)).is_some()
+        }
+        _ => write_field(buf, v),
     });
 }
 
 fn agent_into(buf: &mut Vec<u8>, a: &Fields<'_>) {
-    write_object(buf, a, None, |k, v| match k {
-        "groups" => groups(v),
-        "last_logout" => date(k, v),
-        "max_chats_count" => match value(v) {
-            Some(Value::String(s)) => match s.trim().parse::<i64>() {
-                Ok(n) => Out::Owned(n.to_string()),
-                Err(_) => Out::Raw(v),
-            },
-            _ => Out::Raw(v),
-        },
-        _ => Out::Raw(v),
+    write_object(buf, a, None, |buf, k, v| match k {
+        "groups" => groups(buf, v),
+        "last_logout" => date(buf, k, v),
+        "max_chats_count" => {
+            let n = match v {
+                Field::Raw(r) => match value(r) {
+                    Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+                    _ => None,
+                },
+                Field::Node(_) => None,
+            };
+            match n {
+                Some(n) => push_json(buf, &n),
+                None => {
+                    write_field(buf, v);
+                }
+            }
+            true
+        }
+        _ => write_field(buf, v),
     });
 }
 
-/// Copies `raw` (anything that is not an object) or rewrites it with `f`.
-fn object_or_raw(raw: &RawValue, f: fn(&mut Vec<u8>, &Fields<'_>)) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(raw.get().len() + 64);
-    match Fields::parse(raw) {
-        Some(fields) => f(&mut buf, &fields),
-        None => buf.extend_from_slice(raw.get().as_bytes()),
+/// `normalize::ticket` on one ticket's JSON text.
+fn ticket_text(text: &[u8]) -> Result<Vec<u8>, NotJson> {
+    let node = read(text, TICKET)?;
+    let mut buf = Vec::with_capacity(text.len() + 1024);
+    write_node(&mut buf, &node, &mut |buf, f| ticket_into(buf, f));
+    Ok(buf)
+}
+
+/// GetTicket: the ticket in LiveChat's answer (the bare ticket, or the one with this `id` in
+/// the list envelope), normalised; `Ok(None)` when the answer holds no such ticket.
+pub fn ticket_answer(text: &[u8], id: &str) -> Result<Option<Vec<u8>>, NotJson> {
+    let node = read(text, TICKET)?;
+    let Node::Obj(fields) = &node else {
+        return Ok(None);
+    };
+    if fields.get("id").is_some() {
+        let mut buf = Vec::with_capacity(text.len() + 1024);
+        ticket_into(&mut buf, fields);
+        return Ok(Some(buf));
     }
-    buf
+    let Some(list) = fields.raw("tickets") else {
+        return Ok(None);
+    };
+    let items: Vec<&RawValue> = serde_json::from_str(list.get()).unwrap_or_default();
+    let found = items.into_iter().find(|t| {
+        serde_json::from_str::<IdOnly>(t.get()).is_ok_and(|t| t.id.as_deref() == Some(id))
+    });
+    found.map(|t| ticket_text(t.get().as_bytes())).transpose()
 }
 
-/// `normalize::ticket` on LiveChat's JSON text.
-pub fn ticket(raw: &RawValue) -> Vec<u8> {
-    object_or_raw(raw, ticket_into)
+#[derive(Deserialize)]
+struct IdOnly<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
 }
 
-/// `normalize::agent` on LiveChat's JSON text.
-pub fn agent(raw: &RawValue) -> Vec<u8> {
-    object_or_raw(raw, agent_into)
-}
-
-/// An array of agents or tickets, each rewritten; `None` when `raw` is not an array.
-pub fn list(raw: &RawValue, f: fn(&RawValue) -> Vec<u8>) -> Option<Vec<u8>> {
-    let items: Vec<&RawValue> = serde_json::from_str(raw.get()).ok()?;
-    let mut buf = Vec::with_capacity(raw.get().len() + 64 * items.len());
-    buf.push(b'[');
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        buf.extend_from_slice(&f(item));
-    }
-    buf.push(b']');
-    Some(buf)
-}
-
-/// The raw text of LiveChat's answer, if it is JSON at all.
-pub fn parse(bytes: &[u8]) -> Option<&RawValue> {
-    serde_json::from_slice(bytes).ok()
-}
-
-/// The raw value of `key` in an object.
-pub fn field<'a>(raw: &'a RawValue, key: &str) -> Option<&'a RawValue> {
-    Fields::parse(raw)?.get(key)
+/// ListAgents: LiveChat's list (a bare array, or `{"agents": [...]}`) as the normalised JSON
+/// array; `Ok(None)` when the answer holds no list.
+pub fn agents_answer(text: &[u8]) -> Result<Option<Vec<u8>>, NotJson> {
+    let node = read(text, AGENTS)?;
+    let list = match &node {
+        Node::List(_) => &node,
+        Node::Obj(f) => match f.get("agents") {
+            Some(Field::Node(n @ Node::List(_))) => n,
+            _ => return Ok(None),
+        },
+        Node::Other(_) => return Ok(None),
+    };
+    let mut buf = Vec::with_capacity(text.len() + 256);
+    write_node(&mut buf, list, &mut |buf, f| agent_into(buf, f));
+    Ok(Some(buf))
 }
 
 #[cfg(test)]
@@ -271,33 +390,53 @@ mod tests {
         assert_eq!(got, reference);
     }
 
-    fn raw(v: &str) -> &RawValue {
-        parse(v.as_bytes()).unwrap()
-    }
-
-    const TICKET: &str = include_str!("../bench/mock/ticket.json");
-    const AGENTS: &str = include_str!("../bench/mock/agents.json");
+    const TICKET: &str = include_str!("../../../bench/mock/ticket.json");
+    const AGENTS: &str = include_str!("../../../bench/mock/agents.json");
 
     #[test]
     fn ticket_matches_the_reference() {
         let cases = [
             TICKET.to_string(),
             json!({"id": "5FUED", "modified": 1384790802, "groups": [0, {"id": 2, "name": "Sales"}],
-                "events": [{"date": 1384554270}, {"date": "2013-11-15T22:24:20Z"}, 7], "extra": {"kept": true}})
+                "events": [{"date": 1384554270}, {"date": "2013-11-15T22:24:20Z"}, 7, [1]], "extra": {"kept": true}})
             .to_string(),
             json!({"id": "X"}).to_string(),
-            json!({"opened": [{"from": 1384554260, "to": 0}], "events": [{"date": "2013-11-15T22:24:20.123Z"}],
+            json!({"id": "X", "opened": [{"from": 1384554260, "to": 0}], "events": [{"date": "2013-11-15T22:24:20.123Z"}],
                 "currentGroup": "x", "groups": "3", "date": "soon"})
             .to_string(),
-            json!({"opened": [{"from": "1384554260"}], "currentGroup": 4, "groups": null}).to_string(),
+            json!({"id": "X", "opened": [{"from": "1384554260"}], "currentGroup": 4, "groups": null, "events": "none"}).to_string(),
+            json!({"id": "X", "events": {"date": 1}, "opened": 5}).to_string(),
             r#"{"id":"A","id":"B","modified":0,"sp\u00e9cial \"key\"":"\u00e9\n"}"#.to_string(),
-            r#" [1, 2] "#.to_string(),
-            r#""text""#.to_string(),
         ];
         for c in cases {
             let reference = normalize::ticket(serde_json::from_str(&c).unwrap());
-            same(ticket(raw(&c)), reference);
+            let id = reference["id"].as_str().unwrap().to_string();
+            same(
+                ticket_answer(c.as_bytes(), &id).unwrap().unwrap(),
+                reference,
+            );
         }
+    }
+
+    #[test]
+    fn the_ticket_is_found_in_the_list_envelope() {
+        let answer =
+            json!({"tickets": [{"id": "A", "modified": 1}, {"id": "B", "modified": 1384790802}]});
+        let out = ticket_answer(answer.to_string().as_bytes(), "B")
+            .unwrap()
+            .unwrap();
+        same(out, normalize::ticket(answer["tickets"][1].clone()));
+        assert!(ticket_answer(answer.to_string().as_bytes(), "C")
+            .unwrap()
+            .is_none());
+        for none in [r#"[1, 2]"#, r#""text""#, r#"{"tickets": 3}"#] {
+            assert!(
+                ticket_answer(none.as_bytes(), "A").unwrap().is_none(),
+                "{none}"
+            );
+        }
+        assert!(ticket_answer(b"{not json", "A").is_err());
+        assert!(ticket_answer(br#"{"id": "A"} trailing"#, "A").is_err());
     }
 
     #[test]
@@ -307,25 +446,36 @@ mod tests {
             .into_iter()
             .map(normalize::agent)
             .collect();
-        same(list(raw(AGENTS), agent).unwrap(), Value::Array(reference));
-        for c in [
-            json!({"groups": [1], "max_chats_count": "6", "last_logout": 0}),
-            json!({"groups": 1, "max_chats_count": " x ", "last_logout": "2013-11-18 15:26:42"}),
-            json!({"max_chats_count": "12"}),
-        ] {
-            same(agent(raw(&c.to_string())), normalize::agent(c));
-        }
-        assert!(list(raw(r#"{"agents": []}"#), agent).is_none());
+        same(
+            agents_answer(AGENTS.as_bytes()).unwrap().unwrap(),
+            Value::Array(reference),
+        );
+        let shapes = json!([
+            {"groups": [1], "max_chats_count": "6", "last_logout": 0},
+            {"groups": 1, "max_chats_count": " x ", "last_logout": "2013-11-18 15:26:42"},
+            {"max_chats_count": "12"},
+            3
+        ]);
+        let reference: Vec<Value> = shapes
+            .as_array()
+            .unwrap()
+            .iter()
+            .cloned()
+            .map(normalize::agent)
+            .collect();
+        let wrapped = json!({ "agents": shapes }).to_string();
+        same(
+            agents_answer(wrapped.as_bytes()).unwrap().unwrap(),
+            Value::Array(reference),
+        );
+        assert!(agents_answer(br#"{"agents": 1}"#).unwrap().is_none());
+        assert!(agents_answer(b"7").unwrap().is_none());
     }
 
     #[test]
-    fn fields_are_found_and_text_is_copied_as_sent() {
-        let t =
-            r#"{"tickets":[{"id":"A","events":[{"message":"caf\u00e9 \ud83d\ude00"}]}],"total":1}"#;
-        let tickets = field(raw(t), "tickets").unwrap();
-        let out = String::from_utf8(list(tickets, ticket).unwrap()).unwrap();
+    fn text_is_copied_as_sent() {
+        let t = r#"{"id":"A","events":[{"message":"caf\u00e9 \ud83d\ude00","date":1}]}"#;
+        let out = String::from_utf8(ticket_answer(t.as_bytes(), "A").unwrap().unwrap()).unwrap();
         assert!(out.contains(r#""caf\u00e9 \ud83d\ude00""#), "{out}");
-        assert!(field(raw("[1]"), "tickets").is_none());
-        assert!(parse(b"{not json").is_none());
     }
 }
