@@ -11,7 +11,7 @@ use livechat_gateway::credentials::{ConnectionId, Credentials, Keys};
 use livechat_gateway::relay::event;
 use livechat_gateway::relay::trigger::Trigger;
 use livechat_gateway::store::{NewDelivery, Store, Subscription};
-use livechat_gateway::throttle::Throttle;
+use livechat_gateway::throttle::{Limits, LocalThrottle};
 use livechat_gateway::upstream::v2::{normalize, normalize_raw};
 use secrecy::SecretString;
 
@@ -27,10 +27,11 @@ const AUTH: &str =
     "Basic YWdlbnQwMDAwMEBleGFtcGxlLmNvbTpiZW5jaC1hcGkta2V5LTAwMDAwLTAxMjM0NTY3ODlhYmNkZWY=";
 
 fn throttle(c: &mut Criterion) {
+    // The in-process backend's decision (the Redis one is a network round trip).
     let mut g = c.benchmark_group("throttle decision");
     // One live connection, admitted at a steady 100 calls per window.
     let clock = ManualClock::new(0);
-    let t = Throttle::new(100, 60, clock.clone() as SharedClock);
+    let t = LocalThrottle::new(Limits::new(100, 60), clock.clone() as SharedClock);
     let id = ConnectionId::from_stored("one-connection-0123456789ab".into());
     g.bench_function("1 live connection", |b| {
         b.iter(|| {
@@ -40,7 +41,7 @@ fn throttle(c: &mut Criterion) {
     });
     // 100,000 live connections, each called about once every 50 s of clock time.
     let clock = ManualClock::new(0);
-    let t = Throttle::new(100, 60, clock.clone() as SharedClock);
+    let t = LocalThrottle::new(Limits::new(100, 60), clock.clone() as SharedClock);
     let ids: Vec<ConnectionId> = (0..100_000)
         .map(|i| ConnectionId::from_stored(format!("conn-{i:06}-0123456789abcdef")))
         .collect();
