@@ -17,7 +17,9 @@ use url::Url;
 use self::calls::{Api, Calls};
 use self::lookups::{Kind, Lookups};
 use super::transport::Transport;
-use super::{LiveChatApi, NewAgent, NewTicket, TicketPage, TicketQuery, WebhookRegistration};
+use super::{
+    JsonBody, LiveChatApi, NewAgent, NewTicket, TicketPage, TicketQuery, WebhookRegistration,
+};
 use crate::credentials::Credentials;
 use crate::domain::{Email, TicketId};
 use crate::error::ApiError;
@@ -118,14 +120,15 @@ impl LiveChatV3 {
 
 #[async_trait(?Send)]
 impl LiveChatApi for LiveChatV3 {
-    async fn list_agents(&self, creds: &Credentials) -> Result<Vec<Value>, ApiError> {
+    async fn list_agents(&self, creds: &Credentials) -> Result<JsonBody, ApiError> {
         let listed = self.config(creds, "list_agents", json!({})).await?;
         let statuses = self.statuses(creds).await?;
         let items = listed.as_array().ok_or_else(|| unexpected("agents list"))?;
-        Ok(items
+        let agents: Vec<Value> = items
             .iter()
             .map(|a| agents::list_item(a, &statuses))
-            .collect())
+            .collect();
+        Ok(JsonBody::from_value(&Value::Array(agents)))
     }
 
     async fn create_agent(&self, creds: &Credentials, agent: &NewAgent) -> Result<Value, ApiError> {
@@ -199,9 +202,9 @@ impl LiveChatApi for LiveChatV3 {
         })
     }
 
-    async fn get_ticket(&self, creds: &Credentials, id: &TicketId) -> Result<Value, ApiError> {
+    async fn get_ticket(&self, creds: &Credentials, id: &TicketId) -> Result<JsonBody, ApiError> {
         let raw = self.helpdesk_ticket(creds, id.as_str()).await?;
-        self.shape_ticket(creds, raw).await
+        Ok(JsonBody::from_value(&self.shape_ticket(creds, raw).await?))
     }
 
     async fn create_ticket(
