@@ -287,7 +287,7 @@ async fn livechat(s: &Settings, creds: Option<Credentials>) -> Finding {
             format!(
                 "{} accepts {login}'s API key ({} agent(s))",
                 s.livechat_url,
-                agents.len()
+                agents.array_len().unwrap_or(0)
             ),
         ),
         Err(ApiError::Unauthorized(_)) => finding(

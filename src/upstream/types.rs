@@ -59,6 +59,13 @@ impl JsonBody {
     pub fn into_string(self) -> String {
         self.0
     }
+
+    /// How many items the text holds when it is a JSON array (for messages, not the hot path).
+    pub fn array_len(&self) -> Option<usize> {
+        serde_json::from_str::<Vec<serde::de::IgnoredAny>>(&self.0)
+            .ok()
+            .map(|v| v.len())
+    }
 }
 
 /// One page of tickets with the totals LiveChat gave, if any.
