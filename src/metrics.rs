@@ -19,6 +19,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::store::Counts;
+
 /// What `GET /metrics` answers with.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -139,20 +141,6 @@ impl ThrottleBackend {
             Self::MemoryFallback => "memory_fallback",
         }
     }
-}
-
-/// Store figures read at scrape time; `None` when the store did not answer.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct StoreGauges {
-    pub subscriptions: i64,
-    pub pending: i64,
-    pub dead: i64,
-    /// Creation time (ms) of the oldest pending delivery.
-    pub oldest_pending_ms: Option<i64>,
-    /// Pending deliveries waiting behind an earlier one of their flow.
-    pub held: i64,
-    /// Pending deliveries past their order hold (their flow goes on without them).
-    pub released: i64,
 }
 
 /// `2xx`, `4xx`, ... of an HTTP status.
@@ -489,9 +477,10 @@ impl Metrics {
     }
 
     /// The store's figures at scrape time, `None` when it did not answer.
-    pub fn set_store(&self, gauges: Option<StoreGauges>, now_ms: i64) {
-        self.store_up.set(i64::from(gauges.is_some()));
-        let g = gauges.unwrap_or(StoreGauges {
+    /// The store's figures read at scrape time; `None` when the store did not answer.
+    pub fn set_store(&self, counts: Option<Counts>, now_ms: i64) {
+        self.store_up.set(i64::from(counts.is_some()));
+        let g = counts.unwrap_or(Counts {
             subscriptions: -1,
             pending: -1,
             dead: -1,
@@ -545,7 +534,7 @@ mod tests {
     #[test]
     fn oldest_pending_age_is_measured_from_intake() {
         let m = Metrics::new();
-        let gauges = StoreGauges {
+        let gauges = Counts {
             subscriptions: 1,
             pending: 2,
             dead: 0,

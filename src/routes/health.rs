@@ -5,7 +5,7 @@ use std::time::Duration;
 use actix_web::{web, HttpResponse, ResponseError};
 
 use crate::error::ApiError;
-use crate::metrics::{self, StoreGauges};
+use crate::metrics;
 use crate::state::AppState;
 
 pub async fn healthz() -> HttpResponse {
@@ -51,14 +51,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     // the scrape.
     let now = state.clock.now_ms();
     let counts = match tokio::time::timeout(STORE_PING_TIMEOUT, state.store.counts(now)).await {
-        Ok(Ok(c)) => Some(StoreGauges {
-            subscriptions: c.subscriptions,
-            pending: c.pending,
-            dead: c.dead,
-            oldest_pending_ms: c.oldest_pending_ms,
-            held: c.held,
-            released: c.released,
-        }),
+        Ok(Ok(c)) => Some(c),
         _ => None,
     };
     m.set_store(counts, now);

@@ -280,3 +280,59 @@ fn the_reader_refuses_what_the_binary_would() {
     assert!(refused.is_err(), "an unknown fallback value is refused");
     assert_eq!(interpolate("a${X:-b}c${Y:?set Y}"), "abcx");
 }
+
+/// The rows of the README's settings table: (environment variables, flags) as written.
+fn readme_settings_rows() -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let table = readme
+        .split("\n## Settings\n")
+        .nth(1)
+        .expect("a Settings section")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    table
+        .lines()
+        .filter(|l| l.starts_with("| `GATEWAY_") || l.starts_with("| `RUST_LOG`"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells[1].to_string(), cells[2].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_documents_every_setting_with_its_flag_and_no_other() {
+    let rows = readme_settings_rows();
+    let mut visible = BTreeSet::new();
+    fn walk(cmd: &clap::Command, out: &mut BTreeSet<(String, String, bool)>) {
+        for arg in cmd.get_arguments() {
+            if let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) {
+                let env = env.to_string_lossy().into_owned();
+                out.insert((env, long.to_string(), arg.is_hide_set()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, out);
+        }
+    }
+    walk(&Cli::command(), &mut visible);
+    for (env, long, hidden) in &visible {
+        let row = rows
+            .iter()
+            .find(|(envs, _)| envs.contains(&format!("`{env}`")))
+            .unwrap_or_else(|| panic!("README's Settings table does not list {env}"));
+        assert!(
+            *hidden || row.1.contains(&format!("`--{long}`")),
+            "README gives {env} without its flag --{long}: {row:?}"
+        );
+    }
+    let documented: BTreeSet<String> = rows.iter().flat_map(|(e, _)| gateway_names(e)).collect();
+    let known: BTreeSet<String> = visible.into_iter().map(|(env, _, _)| env).collect();
+    let stale: Vec<_> = documented.difference(&known).collect();
+    assert!(
+        stale.is_empty(),
+        "README documents unknown settings {stale:?}"
+    );
+}

@@ -300,3 +300,44 @@ async fn the_dashboard_and_the_alert_rules_use_only_series_the_gateway_exposes()
         );
     }
 }
+
+#[actix_web::test]
+async fn the_readme_documents_every_series_the_gateway_exposes_and_no_other() {
+    let app = spawn_app_with(|_| {}).await;
+    let text = app.metrics().await;
+    let exposed: BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .map(|rest| {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            let name = name.trim_start_matches("livechat_gateway_");
+            match kind {
+                "counter" => format!("{name}_total"),
+                _ => name.to_string(),
+            }
+        })
+        .collect();
+    let readme = std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR")))
+        .expect("README.md");
+    let section = readme
+        .split("\n### Metrics\n")
+        .nth(1)
+        .expect("a Metrics section")
+        .split("\n### ")
+        .next()
+        .unwrap();
+    let documented: BTreeSet<String> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .map(|l| {
+            let name = &l[..l.find(['`', '{']).unwrap()];
+            name.to_string()
+        })
+        .collect();
+    let undocumented: Vec<_> = exposed.difference(&documented).collect();
+    let stale: Vec<_> = documented.difference(&exposed).collect();
+    assert!(
+        undocumented.is_empty() && stale.is_empty(),
+        "README's metrics table lacks {undocumented:?} and names unexposed {stale:?}"
+    );
+}
