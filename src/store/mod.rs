@@ -5,6 +5,7 @@
 //! in the trait's default methods, so every backend gets it. What only one engine needs stays
 //! in that backend: SQLite's file lock and start-up lease release are done by `Store::serve`.
 
+mod group_commit;
 mod sqlite;
 mod types;
 
@@ -28,6 +29,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("store: {0}")]
     Setup(String),
+    /// The transaction that carried this write (with others) did not commit.
+    #[error("store: commit failed: {0}")]
+    Commit(#[source] Arc<sqlx::Error>),
     #[error("store: unreadable row: {0}")]
     Corrupt(String),
 }

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+use super::group_commit::{Write, Writer};
 use super::types::{
     deliveries, DeliveryRow, SubscriptionRow, DELIVERY_COLUMNS, SUBSCRIPTION_COLUMNS,
 };
@@ -46,6 +47,8 @@ pub struct SqliteStore {
     file: Option<std::path::PathBuf>,
     /// Held while this process serves the file (see `take_over`).
     owner: std::sync::Arc<std::sync::Mutex<Option<std::fs::File>>>,
+    /// Every delivery write goes through it (group commit).
+    writer: Writer,
 }
 
 impl SqliteStore {
@@ -79,6 +82,7 @@ impl SqliteStore {
             owner_only(f);
         }
         Ok(Self {
+            writer: Writer::start(pool.clone()),
             pool,
             file,
             owner: Default::default(),
@@ -244,21 +248,12 @@ impl Backend for SqliteStore {
     }
 
     async fn insert_delivery(&self, d: &NewDelivery, now_ms: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO deliveries (subscription_id, event_type, event_unique_id, payload, next_attempt_ms, \
-             created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (subscription_id, event_unique_id) DO NOTHING",
-        )
-        .bind(&d.subscription_id)
-        .bind(&d.event_type)
-        .bind(&d.event_unique_id)
-        .bind(&d.payload)
-        .bind(d.next_attempt_ms)
-        .bind(now_ms)
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        self.writer
+            .write(Write::Insert {
+                delivery: d.clone(),
+                now_ms,
+            })
+            .await
     }
 
     async fn claim_due(
@@ -321,45 +316,14 @@ impl Backend for SqliteStore {
         outcome: &Outcome,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let q = match outcome {
-            Outcome::Delivered { at_ms } => sqlx::query(
-                "UPDATE deliveries SET state = 'delivered', payload = NULL, attempts = attempts + 1, \
-                 lease_until_ms = NULL, lease_token = NULL, last_status = NULL, last_error = NULL, updated_ms = ? \
-                 WHERE id = ? AND lease_token = ?",
-            )
-            .bind(at_ms),
-            Outcome::Retry {
-                attempts,
-                next_attempt_ms,
-                status,
-                error,
-                releases_flow_at_ms,
-            } => sqlx::query(
-                "UPDATE deliveries SET attempts = ?, next_attempt_ms = ?, last_status = ?, last_error = ?, \
-                 releases_flow_at_ms = ?, lease_until_ms = NULL, lease_token = NULL, updated_ms = ? \
-                 WHERE id = ? AND lease_token = ?",
-            )
-            .bind(i64::from(*attempts))
-            .bind(next_attempt_ms)
-            .bind(status.map(i64::from))
-            .bind(error)
-            .bind(releases_flow_at_ms)
-            .bind(now_ms),
-            Outcome::Dead {
-                attempts,
-                status,
-                error,
-            } => sqlx::query(
-                "UPDATE deliveries SET state = 'dead', attempts = ?, last_status = ?, last_error = ?, \
-                 lease_until_ms = NULL, lease_token = NULL, updated_ms = ? WHERE id = ? AND lease_token = ?",
-            )
-            .bind(i64::from(*attempts))
-            .bind(status.map(i64::from))
-            .bind(error)
-            .bind(now_ms),
-        };
-        let done = q.bind(id).bind(lease_token).execute(&self.pool).await?;
-        Ok(done.rows_affected() > 0)
+        self.writer
+            .write(Write::Record {
+                id,
+                lease_token: lease_token.into(),
+                outcome: outcome.clone(),
+                now_ms,
+            })
+            .await
     }
 
     async fn purge_delivered(&self, before_ms: i64) -> Result<u64, StoreError> {
@@ -425,6 +389,71 @@ impl Backend for SqliteStore {
             released: row.try_get(5)?,
         })
     }
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Stores an event once per (subscription, event_unique_id).
+pub(super) fn insert_delivery_query(d: &NewDelivery, now_ms: i64) -> Query<'_> {
+    sqlx::query(
+        "INSERT INTO deliveries (subscription_id, event_type, event_unique_id, payload, next_attempt_ms, \
+         created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (subscription_id, event_unique_id) DO NOTHING",
+    )
+    .bind(&d.subscription_id)
+    .bind(&d.event_type)
+    .bind(&d.event_unique_id)
+    .bind(&d.payload)
+    .bind(d.next_attempt_ms)
+    .bind(now_ms)
+    .bind(now_ms)
+}
+
+/// An attempt's outcome, if `lease_token` still holds the delivery.
+pub(super) fn record_query<'q>(
+    id: i64,
+    lease_token: &'q str,
+    outcome: &'q Outcome,
+    now_ms: i64,
+) -> Query<'q> {
+    let q = match outcome {
+            Outcome::Delivered { at_ms } => sqlx::query(
+                "UPDATE deliveries SET state = 'delivered', payload = NULL, attempts = attempts + 1, \
+                 lease_until_ms = NULL, lease_token = NULL, last_status = NULL, last_error = NULL, updated_ms = ? \
+                 WHERE id = ? AND lease_token = ?",
+            )
+            .bind(at_ms),
+            Outcome::Retry {
+                attempts,
+                next_attempt_ms,
+                status,
+                error,
+                releases_flow_at_ms,
+            } => sqlx::query(
+                "UPDATE deliveries SET attempts = ?, next_attempt_ms = ?, last_status = ?, last_error = ?, \
+                 releases_flow_at_ms = ?, lease_until_ms = NULL, lease_token = NULL, updated_ms = ? \
+                 WHERE id = ? AND lease_token = ?",
+            )
+            .bind(i64::from(*attempts))
+            .bind(next_attempt_ms)
+            .bind(status.map(i64::from))
+            .bind(error)
+            .bind(releases_flow_at_ms)
+            .bind(now_ms),
+            Outcome::Dead {
+                attempts,
+                status,
+                error,
+            } => sqlx::query(
+                "UPDATE deliveries SET state = 'dead', attempts = ?, last_status = ?, last_error = ?, \
+                 lease_until_ms = NULL, lease_token = NULL, updated_ms = ? WHERE id = ? AND lease_token = ?",
+            )
+            .bind(i64::from(*attempts))
+            .bind(status.map(i64::from))
+            .bind(error)
+            .bind(now_ms),
+        };
+    q.bind(id).bind(lease_token)
 }
 
 #[cfg(test)]

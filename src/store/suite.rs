@@ -345,6 +345,37 @@ pub async fn rows_keep_what_was_stored(store: Store) {
     assert_eq!(store.counts(0).await.unwrap().oldest_pending_ms, Some(5));
 }
 
+/// Writes that arrive together (LiveChat's concurrent deliveries) each get their own answer:
+/// a duplicate is told apart even within one instant, and one write that cannot be stored
+/// (its subscription is gone) fails alone.
+pub async fn concurrent_writes_each_get_their_own_answer(store: Store) {
+    use futures_util::future::join_all;
+    store.insert_subscription(&sub("a")).await.unwrap();
+    let writes = (0..40).map(|i| {
+        let store = store.clone();
+        async move {
+            let e = event("a", &(i % 20).to_string(), 10);
+            store.insert_delivery(&e, 10).await.unwrap()
+        }
+    });
+    let answers = join_all(writes).await;
+    assert_eq!(answers.iter().filter(|fresh| **fresh).count(), 20);
+
+    let orphan = event("gone", "x", 10);
+    let fine = event("a", "y", 10);
+    let (bad, good) = futures_util::future::join(
+        store.insert_delivery(&orphan, 10),
+        store.insert_delivery(&fine, 10),
+    )
+    .await;
+    assert!(
+        bad.is_err(),
+        "an event of an unknown subscription was stored"
+    );
+    assert!(good.unwrap());
+    assert_eq!(store.counts(10).await.unwrap().pending, 21);
+}
+
 /// One `#[actix_web::test]` per contract function, on the backend `$open` makes.
 macro_rules! contract_tests {
     ($backend:ident, $open:path) => {
@@ -355,6 +386,7 @@ macro_rules! contract_tests {
                 a_refused_delivery_holds_its_flow_until_its_release,
                 leases_are_renewed_and_released_only_by_their_holder,
                 rows_keep_what_was_stored,
+                concurrent_writes_each_get_their_own_answer,
             );
         }
     };
