@@ -30,12 +30,18 @@ pub fn key(id: &ConnectionId) -> String {
 impl RedisThrottle {
     /// Checks the URL now and connects on first use; the manager reconnects after a failure.
     pub fn connect_lazily(url: &str, limits: Limits) -> RedisResult<Self> {
+        Self::connect_with_timeout(url, limits, REDIS_TIMEOUT)
+    }
+
+    /// As `connect_lazily`, waiting up to `timeout` for each answer (tests of the script's
+    /// decisions, which must not fail because a loaded machine answered late).
+    fn connect_with_timeout(url: &str, limits: Limits, timeout: Duration) -> RedisResult<Self> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(REDIS_TIMEOUT))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
             .set_number_of_retries(1)
-            .set_max_delay(REDIS_TIMEOUT);
+            .set_max_delay(timeout);
         Ok(Self {
             limits,
             conn: ConnectionManager::new_lazy_with_config(client, config)?,
@@ -164,7 +170,9 @@ mod tests {
             let local = LocalThrottle::new(limits, clock.clone());
             let id = fresh_id();
             let outcome: Result<(), TestCaseError> = runtime().block_on(async {
-                let redis = RedisThrottle::connect_lazily(&url, limits).unwrap();
+                let redis =
+                    RedisThrottle::connect_with_timeout(&url, limits, Duration::from_secs(10))
+                        .unwrap();
                 for (gap, burst) in steps {
                     clock.advance_ms(gap);
                     for _ in 0..burst {
