@@ -65,6 +65,7 @@ pub fn spawn(state: Arc<AppState>) {
             in_flight: RefCell::new(HashMap::new()),
             last_purge_ms: RefCell::new(None),
         });
+        worker.listen().await;
         actix_web::rt::spawn(worker.clone().renew_leases());
         worker.run().await;
     });
@@ -94,6 +95,20 @@ impl Worker {
         }
         log::info!("delivery worker stopped");
         relay.finished();
+    }
+
+    /// Has the store wake this worker when another gateway sharing it stores a delivery, so
+    /// it need not wait for its next poll (which stays as the backstop).
+    async fn listen(&self) {
+        let relay = self.state.relay.clone();
+        let wake = Arc::new(move || relay.wake());
+        if let Err(e) = self.state.store.on_new_delivery(wake).await {
+            log::warn!(
+                "delivery worker: cannot listen for the deliveries other replicas store ({e}); \
+                 looking every {} ms instead",
+                POLL_CAP.as_millis()
+            );
+        }
     }
 
     /// Keeps the claims of the attempts in flight here alive until they are recorded.

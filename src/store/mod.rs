@@ -6,6 +6,8 @@
 //! in that backend: SQLite's file lock and start-up lease release are done by `Store::serve`.
 
 mod group_commit;
+mod postgres;
+pub mod scratch;
 mod sqlite;
 mod types;
 
@@ -18,6 +20,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use postgres::{is_postgres_url, PostgresStore};
 pub use sqlite::SqliteStore;
 pub use types::*;
 
@@ -171,19 +174,19 @@ impl Store {
         if database_url.starts_with("sqlite:") {
             return Ok(Self::new(SqliteStore::connect(database_url).await?));
         }
-        if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
-            return Err(StoreError::Setup(
-                "PostgreSQL is not supported by this build yet; use a sqlite:// URL".into(),
-            ));
+        if is_postgres_url(database_url) {
+            return Ok(Self::new(PostgresStore::connect(database_url).await?));
         }
         Err(StoreError::Setup(format!(
-            "unknown database URL scheme in `{}` (expected sqlite://...)",
+            "unknown database URL scheme in `{}` (expected sqlite://... or postgres://...)",
             database_url.split(':').next().unwrap_or("")
         )))
     }
 
     /// Opens the store for a serving gateway. A SQLite file is taken over: locked for this
     /// process, and the leases a killed predecessor left released (see `SqliteStore::take_over`).
+    /// A PostgreSQL store is shared: the leases in it may belong to live replicas, so a dead
+    /// one's are taken over only when they run out.
     pub async fn serve(database_url: &str) -> Result<Self, StoreError> {
         if database_url.starts_with("sqlite:") {
             let sqlite = SqliteStore::connect(database_url).await?;

@@ -376,11 +376,11 @@ pub async fn concurrent_writes_each_get_their_own_answer(store: Store) {
     assert_eq!(store.counts(10).await.unwrap().pending, 21);
 }
 
-/// One `#[actix_web::test]` per contract function, on the backend `$open` makes.
+/// One `#[actix_web::test]` per contract function, run by `$run` on the backend it opens.
 macro_rules! contract_tests {
-    ($backend:ident, $open:path) => {
+    ($backend:ident, $run:path) => {
         mod $backend {
-            contract_tests!(@each $open;
+            contract_tests!(@each $run;
                 claims_heads_in_order_dedupes_and_replays,
                 closed_subscriptions_keep_their_deliveries_until_done,
                 a_refused_delivery_holds_its_flow_until_its_release,
@@ -390,22 +390,40 @@ macro_rules! contract_tests {
             );
         }
     };
-    (@each $open:path; $($name:ident),* $(,)?) => {
+    (@each $run:path; $($name:ident),* $(,)?) => {
         $(
             #[actix_web::test]
             async fn $name() {
-                if let Some(store) = $open().await {
-                    super::$name(store).await;
-                }
+                $run(super::$name).await;
             }
         )*
     };
 }
 
-async fn sqlite_memory() -> Option<Store> {
-    Some(Store::new(
+async fn on_sqlite<F: std::future::Future<Output = ()>>(test: impl FnOnce(Store) -> F) {
+    test(Store::new(
         SqliteStore::connect("sqlite::memory:").await.unwrap(),
     ))
+    .await
 }
 
-contract_tests!(sqlite, super::sqlite_memory);
+/// On a database of its own, dropped afterwards even when the test fails.
+async fn on_postgres<F: std::future::Future<Output = ()>>(test: impl FnOnce(Store) -> F) {
+    use futures_util::FutureExt;
+    let Some(server) = scratch::test_server_url() else {
+        return;
+    };
+    let db = scratch::ScratchDatabase::create(&server).await.unwrap();
+    let store = Store::new(PostgresStore::connect(&db.url).await.unwrap());
+    let outcome = std::panic::AssertUnwindSafe(test(store.clone()))
+        .catch_unwind()
+        .await;
+    store.close().await;
+    db.drop_now().await.unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+contract_tests!(sqlite, super::on_sqlite);
+contract_tests!(postgres, super::on_postgres);
