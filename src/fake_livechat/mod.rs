@@ -15,6 +15,7 @@
 //! ```
 
 mod agents;
+pub mod faults;
 mod form;
 mod helpdesk;
 mod hooks;

@@ -7,6 +7,7 @@ mod definition;
 mod deployment;
 mod durability;
 mod errors;
+mod faults;
 mod generations;
 mod helpers;
 mod hostile;

@@ -223,6 +223,10 @@ pub fn interpret_action(
         }
         "too_many_requests" => upstream(429, retry_after),
         _ if status.is_client_error() => upstream(status.as_u16(), None),
+        _ if status.is_redirection() => ApiError::BadGateway(format!(
+            "LiveChat answered with a redirect (HTTP {}); check GATEWAY_LIVECHAT_URL.",
+            status.as_u16()
+        )),
         _ => ApiError::BadGateway(format!(
             "LiveChat failed to answer the call (HTTP {}).",
             status.as_u16()
@@ -257,8 +261,12 @@ pub fn interpret_helpdesk(
             },
         });
     }
+    let what = match status.is_redirection() {
+        true => "answered with a redirect",
+        false => "failed to answer the call",
+    };
     Err(ApiError::BadGateway(format!(
-        "HelpDesk failed to answer the call (HTTP {}); check GATEWAY_HELPDESK_URL.",
+        "HelpDesk {what} (HTTP {}); check GATEWAY_HELPDESK_URL.",
         status.as_u16()
     )))
 }
