@@ -26,7 +26,7 @@ async fn matrix(elsewhere: &FaultyLiveChat) -> Vec<(Fault, u16, &'static str)> {
                 every: Duration::from_millis(100),
             },
             504,
-            "in time",
+            "",
         ),
         (
             Fault::Oversize {
