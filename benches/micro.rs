@@ -123,6 +123,7 @@ fn intake_commit(c: &mut Criterion) {
         sealed_credentials: "v1.x".into(),
         created_ms: 0,
         closed_ms: None,
+        account_key: None,
     }))
     .unwrap();
     let payload = event::notification(

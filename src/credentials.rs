@@ -140,6 +140,17 @@ impl Keys {
         ConnectionId(URL_SAFE_NO_PAD.encode(&tag[..18]))
     }
 
+    /// Opaque, stable per LiveChat v3 account (its account ID, in any case): the subscriptions
+    /// of every connection of one account share that account's upstream webhooks.
+    pub fn account_key(&self, login: &str) -> String {
+        let id = login.trim().to_ascii_lowercase();
+        let tag = hmac(
+            &self.connection,
+            &[b"livechat-gateway/account/v1", id.as_bytes()],
+        );
+        URL_SAFE_NO_PAD.encode(&tag[..18])
+    }
+
     /// Seals the credentials; `context` (e.g. subscription id + connection id) must be given
     /// again to open them, so a blob copied to another row is useless.
     pub fn seal(&self, context: &str, creds: &Credentials) -> String {

@@ -203,6 +203,10 @@ pub struct Settings {
     /// The Developer Console application (Client ID) that owns the gateway's v3 webhooks.
     #[arg(long, env = "GATEWAY_LIVECHAT_CLIENT_ID")]
     pub livechat_client_id: Option<String>,
+    /// How often HelpDesk is asked for new tickets (`ticket_created` on LiveChat API v3), in
+    /// seconds, per connection with an open subscription.
+    #[arg(long, env = "GATEWAY_HELPDESK_POLL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub helpdesk_poll_secs: u64,
     #[command(flatten)]
     pub store: StoreSettings,
     /// A Redis shared by all replicas for the throttle.
@@ -275,6 +279,7 @@ impl Settings {
             livechat_url,
             livechat_api: ApiChoice::Auto,
             livechat_client_id: Some("gateway-test-client".into()),
+            helpdesk_poll_secs: 60,
             store: StoreSettings {
                 database_url,
                 secret: Some(SecretString::from("test-secret-0123456789abcdef0123456789")),

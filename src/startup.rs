@@ -19,8 +19,8 @@ use crate::error::{self, ApiError};
 use crate::fake_livechat::DemoCredentials;
 use crate::metrics::Metrics;
 use crate::relay::trigger::Trigger;
-use crate::relay::{worker, Relay};
-use crate::routes::{agents, connector_guard, health, intake, tickets, webhooks};
+use crate::relay::{ticket_poll, worker, Relay};
+use crate::routes::{agents, connector_guard, health, intake, intake_v3, tickets, webhooks};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::Store;
@@ -80,6 +80,7 @@ impl Application {
         });
         let server = run(listener, state.clone())?;
         worker::spawn(state.clone().into_inner());
+        ticket_poll::spawn(state.clone().into_inner());
         Ok(Self {
             port: addr.port(),
             demo: sandbox.map(|s| s.demo),
@@ -104,6 +105,11 @@ impl Application {
 
     pub fn state(&self) -> Arc<AppState> {
         self.state.clone().into_inner()
+    }
+
+    /// Stops the HTTP server (tests restart a gateway on the same store with it).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     /// Serves until the server stops (a signal), then lets the delivery worker leave its loop
@@ -174,6 +180,7 @@ pub fn configure_connector(cfg: &mut web::ServiceConfig) {
 /// LiveChat's deliveries: no credentials, no throttle; the token in the path is the proof.
 pub fn configure_intake(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/livechat/events/{hookId}/{token}").post(intake::receive));
+    cfg.service(web::resource("/livechat/v3/events/{hookId}").post(intake_v3::receive));
 }
 
 fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxError> {
@@ -248,6 +255,7 @@ pub const OTHER_ROUTES: &[(&str, &str)] = &[
     ("/metrics", "GET"),
     ("/sandbox/events/{event_type}", "POST"),
     ("/livechat/events/{hookId}/{token}", "POST"),
+    ("/livechat/v3/events/{hookId}", "POST"),
     ("/apiDefinition.swagger.json", "GET"),
     ("/swagger-ui", "GET"),
 ];

@@ -24,6 +24,7 @@ mod seed;
 mod state;
 mod tickets;
 mod v3;
+mod v3_fire;
 mod webhooks;
 
 #[cfg(test)]

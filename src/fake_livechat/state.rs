@@ -162,6 +162,8 @@ pub(crate) struct Account {
     pub v3_webhooks: Vec<V3Webhook>,
     /// Agents created through v3 that `get_agent` does not see yet (`v3_create_propagation_lag`).
     pub v3_fresh_agents: Vec<String>,
+    /// Chats fired to v3 webhooks, as Agent Chat `get_chat` answers them.
+    pub v3_chats: Vec<serde_json::Value>,
     pub groups: Vec<(i64, String)>,
     pub agents: Vec<Agent>,
     pub tickets: Vec<Ticket>,
@@ -185,6 +187,7 @@ impl Account {
                 .to_vec(),
             v3_webhooks: Vec::new(),
             v3_fresh_agents: Vec::new(),
+            v3_chats: Vec::new(),
             groups: vec![
                 (0, "All operators".into()),
                 (1, "Sales".into()),

@@ -81,6 +81,7 @@ pub(crate) fn process(
             acct.v3_webhooks.iter().map(webhook_json).collect(),
         )),
         ("configuration", "unregister_webhook") => unregister_webhook(acct, &body),
+        ("agent", "get_chat") => super::v3_fire::get_chat(acct, &body),
         ("agent", "list_routing_statuses") => Reply::ok(Value::Array(
             acct.agents
                 .iter()

@@ -127,6 +127,7 @@ pub(crate) fn plan_fire(st: &mut State, login: Option<&str>, event_type: &str) -
         let Some(data) = event_data(acct, ids, &q, event_type) else {
             continue;
         };
+        out.extend(super::v3_fire::plan(acct, event_type, &data));
         for hook in acct.webhooks.iter().filter(|w| w.event_type == event_type) {
             let token = if q.delivery_token_differs {
                 hex32()

@@ -10,6 +10,8 @@ pub mod deliver;
 pub mod event;
 pub mod ids;
 pub mod retry;
+pub mod shared_hooks;
+pub mod ticket_poll;
 pub mod trigger;
 pub mod worker;
 

@@ -300,9 +300,7 @@ impl Worker {
         report(&attempt, &verdict.decision, &st.metrics);
         match verdict.decision {
             Decision::FlowGone(_) => {
-                if let Err(e) =
-                    flow_gone(&st.store, &self.upstreams, &st.keys, &st.metrics, &sub, now).await
-                {
+                if let Err(e) = flow_gone(st, &self.upstreams, &sub, now).await {
                     log::error!("subscription {}: {e}", sub.id);
                 }
             }

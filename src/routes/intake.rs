@@ -24,7 +24,7 @@ fn too_large() -> ApiError {
     ))
 }
 
-async fn read_limited(
+pub(crate) async fn read_limited(
     req: &HttpRequest,
     mut payload: web::Payload,
 ) -> Result<web::BytesMut, ApiError> {

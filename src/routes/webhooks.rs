@@ -11,12 +11,12 @@ use super::Caller;
 use crate::domain::non_empty;
 use crate::error::ApiError;
 use crate::relay::callback::CallbackUrl;
-use crate::relay::cleanup::{callback_context, purge_closed, seal_context};
-use crate::relay::ids;
+use crate::relay::cleanup::{callback_context, leave_shared, purge_closed, seal_context};
 use crate::relay::trigger::Trigger;
+use crate::relay::{ids, shared_hooks, ticket_poll};
 use crate::state::AppState;
 use crate::store::{StoreError, Subscription};
-use crate::upstream::{Upstreams, WebhookRegistration};
+use crate::upstream::{Generation, Upstreams, WebhookRegistration};
 
 /// `WebhookRequest`: the platform puts the flow's callback in `url`.
 #[derive(Deserialize)]
@@ -65,16 +65,12 @@ pub async fn subscribe(
 
     let id = ids::subscription_id();
     let token = ids::token();
-    let intake = state.public(&format!("livechat/events/{id}/{token}"));
-    let registration = WebhookRegistration {
-        trigger,
-        data_types: &data_types,
-        url: &intake,
-    };
-    let lc = up.api(&caller.creds)?;
+    let v3 = up.generation(&caller.creds) == Generation::V3;
+    up.api(&caller.creds)?;
 
     // The row goes in first (its webhook id still unknown), so an event LiveChat fires as soon
-    // as the webhook exists finds it at the intake.
+    // as the webhook exists finds it at the intake (and, on v3, so a concurrent last
+    // unsubscribe of the account keeps the shared webhook).
     let sub = Subscription {
         sealed_credentials: state
             .keys
@@ -91,46 +87,23 @@ pub async fn subscribe(
         livechat_webhook_id: None,
         created_ms: state.clock.now_ms(),
         closed_ms: None,
+        account_key: v3.then(|| state.keys.account_key(&caller.creds.login)),
     };
     state
         .store
         .insert_subscription(&sub)
         .await
         .map_err(store_error)?;
-    let forget = |why: &str| {
-        let store = state.store.clone();
-        let id = id.clone();
-        let why = why.to_string();
-        async move {
-            match store.delete_subscription(&id).await {
-                Ok(_) => log::info!("subscription {id} not created: {why}"),
-                Err(e) => {
-                    log::error!("subscription {id} not created ({why}) but its row stays: {e}")
-                }
-            }
-        }
+    let made = match v3 {
+        true => join_shared(&state, &up, &caller, trigger, &sub).await,
+        false => register_own(&state, &up, &caller, trigger, &sub, &token).await,
     };
-    let webhook_id = match lc.register_webhook(&caller.creds, &registration).await {
-        Ok(w) => w,
-        Err(e) => {
-            forget(&format!("LiveChat did not register the webhook ({e})")).await;
-            return Err(e);
+    if let Err(e) = made {
+        forget(&state, &id, &e.to_string()).await;
+        if v3 {
+            leave_shared(&state, &up, &caller.creds, &sub).await;
         }
-    };
-    let set = state.store.set_webhook_id(&id, &webhook_id).await;
-    if !matches!(set, Ok(true)) {
-        if let Err(cleanup) = lc.remove_webhook(&caller.creds, &webhook_id).await {
-            log::warn!(
-                "LiveChat webhook {webhook_id} stays behind after a failed subscribe: {cleanup}"
-            );
-        }
-        forget("its LiveChat webhook id could not be stored").await;
-        return Err(match set {
-            Err(e) => store_error(e),
-            _ => ApiError::Unavailable(
-                "The subscription was removed while it was being created; try again.".into(),
-            ),
-        });
+        return Err(e);
     }
     log::info!(
         "subscription {id} ({}) created for connection {}",
@@ -140,6 +113,65 @@ pub async fn subscribe(
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, state.public(&format!("webhooks/{id}"))))
         .json(json!({"id": id, "event_type": trigger.event_type(), "data_types": data_types})))
+}
+
+/// Removes the row of a subscription that could not be made.
+async fn forget(state: &AppState, id: &str, why: &str) {
+    match state.store.delete_subscription(id).await {
+        Ok(_) => log::info!("subscription {id} not created: {why}"),
+        Err(e) => log::error!("subscription {id} not created ({why}) but its row stays: {e}"),
+    }
+}
+
+/// v2: the subscription's own LiveChat webhook, at an intake URL with its token.
+async fn register_own(
+    state: &AppState,
+    up: &Upstreams,
+    caller: &Caller,
+    trigger: Trigger,
+    sub: &Subscription,
+    token: &str,
+) -> Result<(), ApiError> {
+    let id = &sub.id;
+    let intake = state.public(&format!("livechat/events/{id}/{token}"));
+    let registration = WebhookRegistration {
+        trigger,
+        data_types: &sub.data_types,
+        url: &intake,
+        secret_key: None,
+    };
+    let lc = up.api(&caller.creds)?;
+    let webhook_id = lc.register_webhook(&caller.creds, &registration).await?;
+    let set = state.store.set_webhook_id(id, &webhook_id).await;
+    if matches!(set, Ok(true)) {
+        return Ok(());
+    }
+    if let Err(cleanup) = lc.remove_webhook(&caller.creds, &webhook_id).await {
+        log::warn!(
+            "LiveChat webhook {webhook_id} stays behind after a failed subscribe: {cleanup}"
+        );
+    }
+    Err(match set {
+        Err(e) => store_error(e),
+        _ => ApiError::Unavailable(
+            "The subscription was removed while it was being created; try again.".into(),
+        ),
+    })
+}
+
+/// v3: the account's shared webhook for the trigger, or the connection's HelpDesk cursor.
+async fn join_shared(
+    state: &AppState,
+    up: &Upstreams,
+    caller: &Caller,
+    trigger: Trigger,
+    sub: &Subscription,
+) -> Result<(), ApiError> {
+    let account = sub.account_key.as_deref().unwrap_or_default();
+    match trigger {
+        Trigger::TicketCreated => ticket_poll::start(state, up, &caller.creds).await,
+        _ => shared_hooks::ensure(state, up, &caller.creds, account, trigger).await,
+    }
 }
 
 fn not_found() -> ApiError {
@@ -203,6 +235,8 @@ pub async fn unsubscribe(
         None => return Err(not_found_for(&up, &caller).await),
     };
     match sub.livechat_webhook_id.as_deref() {
+        // v3: what it shares with the account goes below, once it no longer counts.
+        _ if sub.account_key.is_some() => {}
         Some(webhook_id) => {
             if let Err(e) = up.remove_webhook(&caller.creds, webhook_id).await {
                 log::warn!(
@@ -222,6 +256,7 @@ pub async fn unsubscribe(
         return Err(not_found());
     }
     state.metrics.subscription_closed();
+    leave_shared(&state, &up, &caller.creds, &sub).await;
     log::info!(
         "subscription {id} closed by its connection; notifications already accepted are still delivered"
     );

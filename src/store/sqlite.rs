@@ -9,12 +9,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use super::group_commit::{Write, Writer};
+use super::sqlite_triggers as triggers;
 use super::types::{
     deliveries, DeliveryRow, SubscriptionRow, DELIVERY_COLUMNS, SUBSCRIPTION_COLUMNS,
 };
 use super::{
     Backend, Counts, Delivery, Lease, NewDelivery, Outcome, ReplaySelector, StoreError,
-    Subscription,
+    Subscription, TicketCursor, UpstreamWebhook,
 };
 use crate::secret::sqlite_path;
 
@@ -131,6 +132,12 @@ impl SqliteStore {
         if released > 0 {
             log::info!("released {released} delivery lease(s) left by a previous run");
         }
+        sqlx::query(
+            "UPDATE ticket_cursors SET lease_until_ms = NULL, lease_token = NULL \
+             WHERE lease_until_ms IS NOT NULL",
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }
@@ -143,6 +150,8 @@ impl Backend for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+        // Another gateway may serve the file now.
+        self.owner.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -154,8 +163,8 @@ impl Backend for SqliteStore {
         let data_types = serde_json::to_string(&s.data_types).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "INSERT INTO subscriptions (id, connection_id, event_type, data_types, sealed_callback, token_sha256, \
-             livechat_webhook_id, sealed_credentials, created_ms, closed_ms) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             livechat_webhook_id, sealed_credentials, created_ms, closed_ms, account_key) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&s.id)
         .bind(&s.connection_id)
@@ -167,6 +176,7 @@ impl Backend for SqliteStore {
         .bind(&s.sealed_credentials)
         .bind(s.created_ms)
         .bind(s.closed_ms)
+        .bind(s.account_key.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -367,6 +377,76 @@ impl Backend for SqliteStore {
             }
         };
         Ok(done.rows_affected())
+    }
+
+    async fn open_subscriptions_of_account(
+        &self,
+        account_key: &str,
+        event_type: &str,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        triggers::open_subscriptions(&self.pool, "account_key", account_key, event_type).await
+    }
+
+    async fn open_subscriptions_of_connection(
+        &self,
+        connection_id: &str,
+        event_type: &str,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        triggers::open_subscriptions(&self.pool, "connection_id", connection_id, event_type).await
+    }
+
+    async fn claim_upstream_webhook(
+        &self,
+        candidate: &UpstreamWebhook,
+        now_ms: i64,
+    ) -> Result<UpstreamWebhook, StoreError> {
+        triggers::claim_upstream_webhook(&self.pool, candidate, now_ms).await
+    }
+
+    async fn upstream_webhook(&self, id: &str) -> Result<Option<UpstreamWebhook>, StoreError> {
+        triggers::upstream_webhook(&self.pool, id).await
+    }
+
+    async fn set_upstream_webhook_id(
+        &self,
+        id: &str,
+        secret_sha256: &str,
+        livechat_webhook_id: &str,
+    ) -> Result<bool, StoreError> {
+        triggers::set_upstream_webhook_id(&self.pool, id, secret_sha256, livechat_webhook_id).await
+    }
+
+    async fn release_unused_upstream_webhook(
+        &self,
+        account_key: &str,
+        event_type: &str,
+    ) -> Result<Option<UpstreamWebhook>, StoreError> {
+        triggers::release_unused_upstream_webhook(&self.pool, account_key, event_type).await
+    }
+
+    async fn insert_ticket_cursor(&self, cursor: &TicketCursor) -> Result<bool, StoreError> {
+        triggers::insert_ticket_cursor(&self.pool, cursor).await
+    }
+
+    async fn claim_ticket_cursors(
+        &self,
+        now_ms: i64,
+        lease: &Lease,
+        limit: u32,
+    ) -> Result<Vec<TicketCursor>, StoreError> {
+        triggers::claim_ticket_cursors(&self.pool, now_ms, lease, limit).await
+    }
+
+    async fn advance_ticket_cursor(
+        &self,
+        cursor: &TicketCursor,
+        lease_token: &str,
+    ) -> Result<bool, StoreError> {
+        triggers::advance_ticket_cursor(&self.pool, cursor, lease_token).await
+    }
+
+    async fn release_unused_ticket_cursor(&self, connection_id: &str) -> Result<bool, StoreError> {
+        triggers::release_unused_ticket_cursor(&self.pool, connection_id).await
     }
 
     async fn counts(&self, now_ms: i64) -> Result<Counts, StoreError> {

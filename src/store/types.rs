@@ -26,6 +26,9 @@ pub struct Subscription {
     /// When the subscription was closed (unsubscribed, or its flow gone). A closed subscription
     /// takes no new events but its accepted ones are still delivered.
     pub closed_ms: Option<i64>,
+    /// On LiveChat API v3, the account it belongs to (`Keys::account_key`): its events come
+    /// through the account's shared upstream webhook (or HelpDesk polling). `None` on v2.
+    pub account_key: Option<String>,
 }
 
 impl Subscription {
@@ -42,6 +45,7 @@ impl fmt::Debug for Subscription {
             .field("event_type", &self.event_type)
             .field("livechat_webhook_id", &self.livechat_webhook_id)
             .field("closed_ms", &self.closed_ms)
+            .field("account_key", &self.account_key)
             .finish_non_exhaustive()
     }
 }
@@ -173,6 +177,7 @@ pub(crate) struct SubscriptionRow {
     sealed_credentials: String,
     created_ms: i64,
     closed_ms: Option<i64>,
+    account_key: Option<String>,
 }
 
 impl TryFrom<SubscriptionRow> for Subscription {
@@ -192,6 +197,7 @@ impl TryFrom<SubscriptionRow> for Subscription {
             sealed_credentials: r.sealed_credentials,
             created_ms: r.created_ms,
             closed_ms: r.closed_ms,
+            account_key: r.account_key,
         })
     }
 }
@@ -256,8 +262,55 @@ pub(crate) const DELIVERY_COLUMNS: &str =
 /// The columns of `SubscriptionRow`.
 pub(crate) const SUBSCRIPTION_COLUMNS: &str =
     "id, connection_id, event_type, data_types, sealed_callback, token_sha256, \
-     livechat_webhook_id, sealed_credentials, created_ms, closed_ms";
+     livechat_webhook_id, sealed_credentials, created_ms, closed_ms, account_key";
 
 pub(crate) fn deliveries(rows: Vec<DeliveryRow>) -> Result<Vec<Delivery>, StoreError> {
     rows.into_iter().map(Delivery::try_from).collect()
 }
+
+/// The one LiveChat v3 webhook of an account and trigger, shared by all its subscriptions.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UpstreamWebhook {
+    /// Random; the last segment of the intake URL LiveChat was given.
+    pub id: String,
+    pub account_key: String,
+    pub event_type: String,
+    /// SHA-256 (hex) of the `secret_key` LiveChat echoes in every delivery.
+    pub secret_sha256: String,
+    /// `None` while it is being registered.
+    pub livechat_webhook_id: Option<String>,
+    /// While `livechat_webhook_id` is `None`: until when its claimer may register it. After
+    /// that another gateway takes the claim over.
+    pub claim_until_ms: i64,
+    pub created_ms: i64,
+}
+
+impl fmt::Debug for UpstreamWebhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpstreamWebhook")
+            .field("id", &self.id)
+            .field("event_type", &self.event_type)
+            .field("livechat_webhook_id", &self.livechat_webhook_id)
+            .field("claim_until_ms", &self.claim_until_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) const UPSTREAM_WEBHOOK_COLUMNS: &str = "id, account_key, event_type, secret_sha256, \
+     livechat_webhook_id, claim_until_ms, created_ms";
+
+/// ticket_created on HelpDesk: the newest ticket a connection's subscriptions already got.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TicketCursor {
+    pub connection_id: String,
+    /// The high-water mark: the newest `createdAt` (ms) already fired, and the `ID`s of the
+    /// tickets fired with that very `createdAt`, space separated (HelpDesk's times may have
+    /// whole seconds only).
+    pub created_ms: i64,
+    pub ticket_ids: String,
+    /// When the connection is polled next.
+    pub next_poll_ms: i64,
+}
+
+pub(crate) const TICKET_CURSOR_COLUMNS: &str =
+    "connection_id, created_ms, ticket_ids, next_poll_ms";

@@ -76,7 +76,12 @@ impl Upstreams {
         Self {
             choice: settings.livechat_api,
             v2: v2::LiveChatV2::new(&settings.livechat_url, transport.clone()),
-            v3: v3::LiveChatV3::new(&settings.livechat_url, &settings.helpdesk_url, transport),
+            v3: v3::LiveChatV3::new(
+                &settings.livechat_url,
+                &settings.helpdesk_url,
+                settings.livechat_client_id.clone(),
+                transport,
+            ),
         }
     }
 
@@ -94,6 +99,16 @@ impl Upstreams {
                 ))
             }
             Generation::V3 => Ok(&self.v3),
+        }
+    }
+
+    /// The v3 generation for what only it has: chat details for `chat_deactivated`, and the
+    /// HelpDesk ticket feed behind `ticket_created`. Errs like `api` for a non-UUID username.
+    pub fn v3(&self, creds: &Credentials) -> Result<&v3::LiveChatV3, ApiError> {
+        self.api(creds)?;
+        match self.generation(creds) {
+            Generation::V3 => Ok(&self.v3),
+            Generation::V2 => Err(ApiError::internal("a v2 connection has no v3 face")),
         }
     }
 

@@ -89,10 +89,12 @@ pub struct NewTicket {
     pub source_url: Option<String>,
 }
 
-/// A trigger's webhook: which event, which parts of it, and the gateway URL it goes to.
-#[derive(Debug)]
+/// A trigger's webhook: which event, which parts of it, and the gateway URL it goes to. No
+/// `Debug`: it holds the webhook's secret.
 pub struct WebhookRegistration<'a> {
     pub trigger: Trigger,
     pub data_types: &'a [String],
     pub url: &'a str,
+    /// What LiveChat v3 echoes in every delivery (v2 has no such field).
+    pub secret_key: Option<&'a str>,
 }

@@ -1,12 +1,16 @@
-//! The connector's actions as a flow sees them, run once per LiveChat API generation: the same
-//! requests must give the same contract on REST v2 and on Configuration API v3.6 + HelpDesk.
+//! The connector's actions and triggers as a flow sees them, run once per LiveChat API
+//! generation: the same requests must give the same contract on REST v2 and on Configuration
+//! API v3.6 + HelpDesk.
 //! (The exact v2 wire is pinned in `actions.rs`; v3-only paths are in `v3.rs`.)
 
 use std::future::Future;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{send, spawn_app_on, Generation, TestApp};
+use crate::helpers::{
+    send, spawn_app_on, wait_for, Callback, Generation, TestApp, CHAT_ENDS, CHAT_STARTS,
+    TICKET_CREATED,
+};
 
 /// Runs `test` against a fresh gateway for each generation.
 async fn each_generation<F, Fut>(test: F)
@@ -193,6 +197,113 @@ async fn unknown_tickets_and_agents_are_404s_in_the_contract_shape() {
         assert!(res.body["message"].is_string(), "{g:?}");
         let agent = send(app.delete("/agents/nobody@example.com"), None).await;
         assert_eq!(agent.status, 404, "{g:?}: {}", agent.text);
+    })
+    .await;
+}
+
+/// The webhooks this gateway holds at the fake LiveChat for the app's account, whichever face.
+fn upstream_hooks(app: &TestApp) -> usize {
+    match app.generation {
+        Generation::V2 => app.fake.webhooks(&app.owner).len(),
+        Generation::V3 => app.fake.v3_webhooks(&app.owner).len(),
+    }
+}
+
+/// LiveChat firing `event_type` for the app's account: a webhook delivery on either face, and
+/// for tickets on v3 the poll interval passing (HelpDesk is polled, not pushed).
+async fn livechat_fires(app: &TestApp, event_type: &str) {
+    for d in app.fake.fire(Some(&app.owner), event_type).await {
+        assert_eq!(d.status, Some(200), "{:?}: {:?}", app.generation, d.payload);
+    }
+    if event_type == "ticket_created" {
+        app.clock.advance_ms(60_000);
+    }
+}
+
+#[actix_web::test]
+async fn chat_triggers_reach_the_flow_and_unsubscribe() {
+    each_generation(|app| async move {
+        let g = app.generation;
+        let started = Callback::spawn().await;
+        let ended = Callback::spawn().await;
+        let (_, start_loc) = app.subscribe(CHAT_STARTS, &started.url).await;
+        let (_, end_loc) = app.subscribe(CHAT_ENDS, &ended.url).await;
+        assert_eq!(upstream_hooks(&app), 2, "{g:?}");
+
+        livechat_fires(&app, "chat_started").await;
+        wait_for("chat_started", || started.received().len() == 1).await;
+        let n = &started.received()[0];
+        assert!(n["chat"]["id"].is_string(), "{g:?}: {n}");
+        assert!(is_rfc3339_ms(&n["chat"]["started_timestamp"]), "{g:?}: {n}");
+        let first = &n["chat"]["messages"][0];
+        assert_eq!(first["user_type"], "visitor", "{g:?}: {n}");
+        assert!(
+            first["text"].is_string() && is_rfc3339_ms(&first["timestamp"]),
+            "{g:?}"
+        );
+        assert!(n["visitor"]["name"].is_string(), "{g:?}: {n}");
+        assert_eq!(n["pre_chat_survey"][0]["type"], "name", "{g:?}: {n}");
+        assert!(n["event_unique_id"].is_string(), "{g:?}");
+
+        livechat_fires(&app, "chat_ended").await;
+        wait_for("chat_ended", || ended.received().len() == 1).await;
+        let n = &ended.received()[0];
+        assert!(is_rfc3339_ms(&n["chat"]["ended_timestamp"]), "{g:?}: {n}");
+        assert_eq!(n["chat"]["messages"][1]["user_type"], "agent", "{g:?}: {n}");
+        assert_eq!(n["chat"]["tags"], json!(["sales"]), "{g:?}: {n}");
+        assert_eq!(
+            started.received().len(),
+            1,
+            "{g:?}: each trigger its own event"
+        );
+
+        assert_eq!(
+            app.delete_at(&start_loc, Some((&app.login, &app.api_key)))
+                .await,
+            204
+        );
+        assert_eq!(
+            app.delete_at(&end_loc, Some((&app.login, &app.api_key)))
+                .await,
+            204
+        );
+        assert_eq!(upstream_hooks(&app), 0, "{g:?}: nothing left at LiveChat");
+        livechat_fires(&app, "chat_started").await;
+        app.wait_until_settled().await;
+        assert_eq!(started.received().len(), 1, "{g:?}");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn ticket_created_reaches_the_flow_once() {
+    each_generation(|app| async move {
+        let g = app.generation;
+        let before = create_ticket(&app, "Before the flow", None).await;
+        let flow = Callback::spawn().await;
+        app.subscribe(TICKET_CREATED, &flow.url).await;
+
+        livechat_fires(&app, "ticket_created").await;
+        wait_for("ticket_created", || flow.received().len() == 1).await;
+        let n = &flow.received()[0];
+        let t = &n["ticket"];
+        assert!(t["id"].is_string() && t["id"] != before["id"], "{g:?}: {n}");
+        assert!(
+            t["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("Question about order"),
+            "{g:?}: {n}"
+        );
+        assert!(t["requester"]["mail"].is_string(), "{g:?}: {n}");
+        assert_eq!(t["status"], "open", "{g:?}");
+        assert!(is_rfc3339_ms(&t["events"][0]["date"]), "{g:?}: {n}");
+        assert!(n["event_unique_id"].is_string(), "{g:?}");
+
+        app.clock.advance_ms(60_000);
+        app.assert_nothing_due("no ticket fires twice").await;
+        app.wait_until_settled().await;
+        assert_eq!(flow.received().len(), 1, "{g:?}");
     })
     .await;
 }

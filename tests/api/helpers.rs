@@ -31,6 +31,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub state: Arc<AppState>,
     pub client: awc::Client,
+    pub server: actix_web::dev::ServerHandle,
 }
 
 pub fn basic(login: &str, key: &str) -> String {
@@ -235,20 +236,10 @@ pub async fn spawn_app_on(generation: Generation, tweak: impl FnOnce(&mut Settin
         Generation::V3 => fake.account_id(&owner).expect("the account has an ID"),
     };
     let db_dir = scratch_root().join(unique("lcgw-test"));
-    let mut settings = Settings::for_tests(
-        fake.base_url().parse().expect("fake URL"),
-        format!("sqlite://{}/gateway.db", db_dir.display()),
-    );
+    let mut settings = test_settings(&fake, &db_dir);
     tweak(&mut settings);
     let clock = ManualClock::new(1_700_000_000_000);
-    let app = Application::build_with_clock(settings, clock.clone() as SharedClock)
-        .await
-        .expect("the app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state();
-    actix_web::rt::spawn(app.run_until_stopped());
-    TestApp {
-        address,
+    let parts = Parts {
         fake,
         login,
         owner,
@@ -256,10 +247,71 @@ pub async fn spawn_app_on(generation: Generation, tweak: impl FnOnce(&mut Settin
         api_key,
         db_dir,
         clock,
+    };
+    start(parts, settings).await
+}
+
+fn test_settings(fake: &FakeLiveChat, db_dir: &std::path::Path) -> Settings {
+    Settings::for_tests(
+        fake.base_url().parse().expect("fake URL"),
+        format!("sqlite://{}/gateway.db", db_dir.display()),
+    )
+}
+
+/// What a gateway under test keeps across a restart.
+struct Parts {
+    fake: FakeLiveChat,
+    login: String,
+    owner: String,
+    generation: Generation,
+    api_key: String,
+    db_dir: PathBuf,
+    clock: Arc<ManualClock>,
+}
+
+async fn start(p: Parts, settings: Settings) -> TestApp {
+    let app = Application::build_with_clock(settings, p.clock.clone() as SharedClock)
+        .await
+        .expect("the app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    let server = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        fake: p.fake,
+        login: p.login,
+        owner: p.owner,
+        generation: p.generation,
+        api_key: p.api_key,
+        db_dir: p.db_dir,
+        clock: p.clock,
         state,
         client: awc::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .finish(),
+        server,
+    }
+}
+
+impl TestApp {
+    /// Stops this gateway (as a deploy would) and starts another on the same SQLite file, fake
+    /// LiveChat and clock, with the default test settings.
+    pub async fn restart(self) -> TestApp {
+        self.server.stop(true).await;
+        self.state.relay.stop();
+        self.state.store.close().await;
+        let settings = test_settings(&self.fake, &self.db_dir);
+        let parts = Parts {
+            fake: self.fake,
+            login: self.login,
+            owner: self.owner,
+            generation: self.generation,
+            api_key: self.api_key,
+            db_dir: self.db_dir,
+            clock: self.clock,
+        };
+        start(parts, settings).await
     }
 }
 

@@ -21,3 +21,4 @@ mod shared_throttle;
 mod subscriptions;
 mod throttle;
 mod v3;
+mod v3_triggers;

@@ -5,9 +5,12 @@
 
 pub mod agents;
 pub mod calls;
+pub mod deliveries;
 pub mod events;
 pub mod lookups;
+pub mod ticket_feed;
 pub mod tickets;
+pub mod webhooks;
 
 use actix_web::http::Method;
 use async_trait::async_trait;
@@ -28,6 +31,8 @@ use crate::error::ApiError;
 pub struct LiveChatV3 {
     calls: Calls,
     lookups: Lookups,
+    /// GATEWAY_LIVECHAT_CLIENT_ID: the app that owns the gateway's webhooks.
+    client_id: Option<String>,
 }
 
 fn unexpected(what: &str) -> ApiError {
@@ -35,10 +40,16 @@ fn unexpected(what: &str) -> ApiError {
 }
 
 impl LiveChatV3 {
-    pub fn new(livechat: &Url, helpdesk: &Url, transport: Transport) -> Self {
+    pub fn new(
+        livechat: &Url,
+        helpdesk: &Url,
+        client_id: Option<String>,
+        transport: Transport,
+    ) -> Self {
         Self {
             calls: Calls::new(transport, livechat, helpdesk),
             lookups: Lookups::default(),
+            client_id,
         }
     }
 
@@ -284,19 +295,13 @@ impl LiveChatApi for LiveChatV3 {
 
     async fn register_webhook(
         &self,
-        _creds: &Credentials,
-        _hook: &WebhookRegistration<'_>,
+        creds: &Credentials,
+        hook: &WebhookRegistration<'_>,
     ) -> Result<String, ApiError> {
-        Err(ApiError::Unavailable(
-            "Triggers on LiveChat API v3 connections are not supported by this gateway yet.".into(),
-        ))
+        self.register(creds, hook).await
     }
 
-    async fn remove_webhook(
-        &self,
-        _creds: &Credentials,
-        _webhook_id: &str,
-    ) -> Result<(), ApiError> {
-        Ok(())
+    async fn remove_webhook(&self, creds: &Credentials, webhook_id: &str) -> Result<(), ApiError> {
+        self.unregister(creds, webhook_id).await
     }
 }

@@ -1,0 +1,265 @@
+//! Triggers on LiveChat API v3 where they differ from v2 (the shared contract is in
+//! `generations.rs`): one upstream webhook per account and trigger fanned out to every
+//! subscription, `secret_key` checked, the webhook removed with its last subscription, the
+//! chat's details for `chat_ended`, and HelpDesk's polling mark surviving a restart.
+
+use livechat_gateway::fake_livechat::InjectedResponse;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn v3_app() -> TestApp {
+    spawn_app_on(Generation::V3, |_| {}).await
+}
+
+/// The v3 webhooks of an account at the fake, for one action.
+fn hooks(app: &TestApp, owner: &str, action: &str) -> Vec<Value> {
+    app.fake
+        .v3_webhooks(owner)
+        .into_iter()
+        .filter(|h| h["action"] == action)
+        .collect()
+}
+
+/// A second v3 account at the same fake: (owner e-mail, account ID, token).
+fn other_v3_account(app: &TestApp) -> (String, String, String) {
+    let (owner, key) = app.other_account();
+    let id = app.fake.account_id(&owner).expect("an account ID");
+    (owner, id, key)
+}
+
+#[actix_web::test]
+async fn one_webhook_per_account_fans_out_to_every_subscription() {
+    let app = v3_app().await;
+    let flows = [
+        Callback::spawn().await,
+        Callback::spawn().await,
+        Callback::spawn().await,
+    ];
+    for f in &flows {
+        app.subscribe(CHAT_STARTS, &f.url).await;
+    }
+    let (other_owner, other_id, other_key) = other_v3_account(&app);
+    let theirs = Callback::spawn().await;
+    let (status, body, _) = app
+        .subscribe_as(CHAT_STARTS, &theirs.url, &other_id, &other_key)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    // More flows than LiveChat allows webhooks per action: still one webhook per account.
+    let more = Callback::spawn().await;
+    app.subscribe(CHAT_STARTS, &more.url).await;
+    let ours = hooks(&app, &app.owner, "incoming_chat");
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert_eq!(ours[0]["owner_client_id"], "gateway-test-client");
+    assert_eq!(ours[0]["type"], "license");
+    assert!(ours[0]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{}/livechat/v3/events/", app.address)));
+    assert_eq!(hooks(&app, &other_owner, "incoming_chat").len(), 1);
+
+    let sent = app.fake.fire(Some(&app.owner), "chat_started").await;
+    assert_eq!(sent.len(), 1, "one delivery from LiveChat");
+    assert_eq!(sent[0].status, Some(200));
+    for f in flows.iter().chain([&more]) {
+        wait_for("every flow of the account", || f.received().len() == 1).await;
+    }
+    let ids: Vec<Value> = flows
+        .iter()
+        .map(|f| f.received()[0]["event_unique_id"].clone())
+        .collect();
+    assert!(
+        ids.iter().all(|i| *i == ids[0]),
+        "the same event for each: {ids:?}"
+    );
+    app.wait_until_settled().await;
+    assert!(
+        theirs.received().is_empty(),
+        "another account's flow sees none of it"
+    );
+
+    app.fake.fire(Some(&other_owner), "chat_started").await;
+    wait_for("the other account's flow", || theirs.received().len() == 1).await;
+    app.wait_until_settled().await;
+    assert_eq!(flows[0].received().len(), 1);
+}
+
+#[actix_web::test]
+async fn a_delivery_without_the_webhook_secret_is_refused() {
+    let app = v3_app().await;
+    let flow = Callback::spawn().await;
+    app.subscribe(CHAT_STARTS, &flow.url).await;
+    let hook = hooks(&app, &app.owner, "incoming_chat").remove(0);
+    let url = hook["url"].as_str().unwrap().to_string();
+    let chat = json!({"chat": {"id": "C1", "users": [], "thread": {"id": "T1", "events": []}}});
+    let delivery = |secret: Value| {
+        json!({"webhook_id": hook["id"], "secret_key": secret, "action": "incoming_chat",
+            "organization_id": "o", "payload": chat, "additional_data": {}})
+    };
+    let wrong = hook["secret_key"].as_str().unwrap().to_uppercase() + "x";
+    let (status, body) = app.post_event(&url, &delivery(json!(wrong))).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["statusCode"], 401);
+    let (status, _) = app.post_event(&url, &delivery(Value::Null)).await;
+    assert_eq!(status, 400);
+    let (status, _) = app
+        .post_event(
+            &format!("{}/livechat/v3/events/AAAAAAAAAAAAAAAAAAAAAA", app.address),
+            &delivery(hook["secret_key"].clone()),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(app.counts().await.pending, 0, "nothing refused was stored");
+    let mut wrong_action = delivery(hook["secret_key"].clone());
+    wrong_action["action"] = json!("chat_deactivated");
+    assert_eq!(app.post_event(&url, &wrong_action).await.0, 400);
+
+    let (status, body) = app
+        .post_event(&url, &delivery(hook["secret_key"].clone()))
+        .await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("accepted")));
+    wait_for("the genuine delivery", || flow.received().len() == 1).await;
+    assert_eq!(flow.received()[0]["chat"]["id"], "T1");
+    let (_, again) = app
+        .post_event(&url, &delivery(hook["secret_key"].clone()))
+        .await;
+    assert_eq!(
+        again["status"], "duplicate",
+        "LiveChat's retry is stored once"
+    );
+}
+
+#[actix_web::test]
+async fn the_webhook_goes_when_the_last_subscription_leaves() {
+    let app = v3_app().await;
+    let (a, b) = (Callback::spawn().await, Callback::spawn().await);
+    let (_, loc_a) = app.subscribe(CHAT_ENDS, &a.url).await;
+    let (_, loc_b) = app.subscribe(CHAT_ENDS, &b.url).await;
+    let creds = Some((app.login.as_str(), app.api_key.as_str()));
+    assert_eq!(app.delete_at(&loc_a, creds).await, 204);
+    assert_eq!(
+        hooks(&app, &app.owner, "chat_deactivated").len(),
+        1,
+        "b still needs it"
+    );
+    app.fake.fire(Some(&app.owner), "chat_ended").await;
+    wait_for("b's notification", || b.received().len() == 1).await;
+    assert!(a.received().is_empty());
+    assert_eq!(app.delete_at(&loc_b, creds).await, 204);
+    assert!(hooks(&app, &app.owner, "chat_deactivated").is_empty());
+    let unregister = app
+        .fake
+        .requests()
+        .into_iter()
+        .rfind(|r| r.path.ends_with("/unregister_webhook"))
+        .expect("unregistered");
+    assert_eq!(unregister.body["owner_client_id"], "gateway-test-client");
+
+    // A flow that is gone (410) takes the webhook with it too.
+    let gone = Callback::spawn().await;
+    app.subscribe(CHAT_ENDS, &gone.url).await;
+    assert_eq!(hooks(&app, &app.owner, "chat_deactivated").len(), 1);
+    gone.answer_next(&[(410, None)]);
+    app.fake.fire(Some(&app.owner), "chat_ended").await;
+    eventually("the webhook removed", || async {
+        hooks(&app, &app.owner, "chat_deactivated").is_empty()
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn chat_ended_carries_the_chat_and_is_not_lost_without_it() {
+    let app = v3_app().await;
+    let flow = Callback::spawn().await;
+    app.subscribe(CHAT_ENDS, &flow.url).await;
+    app.fake.fire(Some(&app.owner), "chat_ended").await;
+    wait_for("the enriched notification", || flow.received().len() == 1).await;
+    let full = &flow.received()[0];
+    assert_eq!(
+        full["chat"]["messages"].as_array().unwrap().len(),
+        2,
+        "{full}"
+    );
+    assert_eq!(
+        full["visitor"]["email"].as_str().map(|e| e.contains('@')),
+        Some(true)
+    );
+    assert!(app
+        .fake
+        .requests()
+        .iter()
+        .any(|r| r.path == "/v3.6/agent/action/get_chat"));
+
+    // LiveChat failing get_chat: the flow still learns that the chat ended, and which one.
+    app.fake.push_response(InjectedResponse::default());
+    let sent = app.fake.fire(Some(&app.owner), "chat_ended").await;
+    assert_eq!(sent[0].status, Some(200));
+    wait_for("the bare notification", || flow.received().len() == 2).await;
+    let bare = &flow.received()[1];
+    assert_eq!(bare["chat"]["id"], sent[0].payload["payload"]["thread_id"]);
+    assert!(bare["chat"]["ended_timestamp"].is_string(), "{bare}");
+    assert_eq!(bare["chat"]["messages"], json!([]));
+}
+
+/// GETs of HelpDesk's ticket list the poller made (its look for new tickets).
+fn polls(app: &TestApp) -> usize {
+    app.fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/tickets" && r.query.contains("createdDateFrom"))
+        .count()
+}
+
+#[actix_web::test]
+async fn ticket_polling_keeps_its_mark_across_a_restart() {
+    let app = v3_app().await;
+    let flow = Callback::spawn().await;
+    app.subscribe(TICKET_CREATED, &flow.url).await;
+    app.fake.fire(Some(&app.owner), "ticket_created").await;
+    app.clock.advance_ms(59_000);
+    let before = polls(&app);
+    app.clock.advance_ms(1_000);
+    eventually("a poll once the interval passed", || async {
+        polls(&app) > before
+    })
+    .await;
+    wait_for("the first ticket", || flow.received().len() == 1).await;
+    app.wait_until_settled().await;
+
+    let app = app.restart().await;
+    app.fake.fire(Some(&app.owner), "ticket_created").await;
+    let before = polls(&app);
+    app.clock.advance_ms(60_000);
+    eventually("a poll after the restart", || async {
+        polls(&app) > before
+    })
+    .await;
+    let from = app
+        .fake
+        .requests()
+        .into_iter()
+        .rfind(|r| r.query.contains("createdDateFrom"))
+        .map(|r| r.query_json()["createdDateFrom"].clone())
+        .unwrap();
+    let first_created = flow.received()[0]["ticket"]["date"]
+        .as_str()
+        .unwrap()
+        .replace(".000Z", "Z");
+    assert_eq!(
+        from,
+        json!(first_created),
+        "the restarted gateway reads on from its mark"
+    );
+    wait_for("the second ticket", || flow.received().len() == 2).await;
+    app.wait_until_settled().await;
+    let got = flow.received();
+    assert_ne!(
+        got[0]["ticket"]["id"], got[1]["ticket"]["id"],
+        "the first did not fire again"
+    );
+    let before = polls(&app);
+    app.clock.advance_ms(60_000);
+    eventually("another poll", || async { polls(&app) > before }).await;
+    app.wait_until_settled().await;
+    assert_eq!(flow.received().len(), 2);
+}
