@@ -27,6 +27,10 @@ pub async fn start(settings: &mut Settings) -> Result<Sandbox, BoxError> {
     // The same fake serves HelpDesk's face (tickets on v3).
     settings.helpdesk_url = fake.base_url().parse()?;
     settings.allow_private_callbacks = true;
+    // v3 chat triggers need a Developer Console app; the fake accepts any Client ID.
+    settings
+        .livechat_client_id
+        .get_or_insert_with(|| "sandbox-client".into());
     if settings.store.database_url == DEFAULT_DATABASE_URL {
         settings.store.database_url = SANDBOX_DATABASE_URL.into();
     }
@@ -87,8 +91,22 @@ pub async fn fire(
     Ok(HttpResponse::Ok().json(json!({
         "event_type": event.as_str(),
         "deliveries": sent,
-        "hint": if sent.is_empty() { "No trigger is subscribed to this event yet." } else { "LiveChat delivered the event to the gateway, which relays it to the flow." },
+        "hint": hint(&event, sent.is_empty(), state.settings.helpdesk_poll_secs),
     })))
+}
+
+fn hint(event: &str, nothing_sent: bool, poll_secs: u64) -> String {
+    let relayed = "LiveChat delivered the event to the gateway, which relays it to the flow.";
+    match (event, nothing_sent) {
+        ("ticket_created", true) => format!(
+            "A ticket was added. LiveChat API v3 connections see it at their next HelpDesk poll (within {poll_secs} s); no v2 trigger is subscribed to it."
+        ),
+        ("ticket_created", false) => format!(
+            "{relayed} LiveChat API v3 connections see the new ticket at their next HelpDesk poll (within {poll_secs} s)."
+        ),
+        (_, true) => "No trigger is subscribed to this event yet.".into(),
+        (_, false) => relayed.into(),
+    }
 }
 
 #[cfg(test)]

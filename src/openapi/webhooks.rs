@@ -55,7 +55,13 @@ pub(super) fn chat_response() -> Value {
                     json!({"type": "integer", "format": "int32"}),
                 ),
             ),
-            ("id", string("Chat ID", "The chat's unique identifier.")),
+            (
+                "id",
+                string(
+                    "Chat ID",
+                    "The chat's unique identifier (on LiveChat API v3 connections, its thread's).",
+                ),
+            ),
             (
                 "messages",
                 array(

@@ -263,3 +263,44 @@ async fn ticket_polling_keeps_its_mark_across_a_restart() {
     app.wait_until_settled().await;
     assert_eq!(flow.received().len(), 2);
 }
+
+#[actix_web::test]
+async fn the_sandbox_fires_v3_triggers() {
+    use livechat_gateway::clock::SharedClock;
+    use livechat_gateway::settings::{ApiChoice, Settings};
+    use livechat_gateway::startup::Application;
+
+    let dir = scratch_root().join(unique("lcgw-sandbox"));
+    let mut settings = Settings::for_tests(
+        "http://127.0.0.1:9".parse().unwrap(),
+        format!("sqlite://{}/gateway.db", dir.display()),
+    );
+    settings.sandbox = true;
+    settings.livechat_api = ApiChoice::V3;
+    settings.livechat_client_id = None;
+    let clock = livechat_gateway::clock::ManualClock::new(1_700_000_000_000);
+    let app = Application::build_with_clock(settings, clock as SharedClock)
+        .await
+        .unwrap();
+    let demo = app.demo().unwrap().clone();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    let client = awc::Client::default();
+    let flow = Callback::spawn().await;
+    let res = client
+        .post(format!("{base}{CHAT_STARTS}"))
+        .basic_auth(&demo.account_id, &demo.api_key)
+        .send_json(&json!({"url": flow.url}))
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let mut fired = client
+        .post(format!("{base}/sandbox/events/chat_started"))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = fired.json().await.unwrap();
+    assert_eq!(body["deliveries"][0]["status"], 200, "{body}");
+    wait_for("the demo chat", || flow.received().len() == 1).await;
+    assert!(flow.received()[0]["chat"]["messages"].is_array());
+}
