@@ -15,6 +15,7 @@
 //! reaching it after the winner committed, re-reads the row, finds the fresh lease, and drops it.
 
 mod notify;
+mod triggers;
 
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ use super::types::{
 };
 use super::{
     Backend, Counts, Delivery, Lease, NewDelivery, Outcome, ReplaySelector, StoreError,
-    Subscription, Wake,
+    Subscription, TicketCursor, UpstreamWebhook, Wake,
 };
 
 /// The channel on which a stored (or replayed) delivery is announced to every replica.
@@ -93,8 +94,8 @@ impl Backend for PostgresStore {
         let data_types = serde_json::to_string(&s.data_types).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "INSERT INTO subscriptions (id, connection_id, event_type, data_types, sealed_callback, \
-             token_sha256, livechat_webhook_id, sealed_credentials, created_ms, closed_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             token_sha256, livechat_webhook_id, sealed_credentials, created_ms, closed_ms, \
+             account_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&s.id)
         .bind(&s.connection_id)
@@ -106,6 +107,7 @@ impl Backend for PostgresStore {
         .bind(&s.sealed_credentials)
         .bind(s.created_ms)
         .bind(s.closed_ms)
+        .bind(s.account_key.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -347,6 +349,76 @@ impl Backend for PostgresStore {
         };
         let replayed: i64 = q.fetch_one(&self.pool).await?;
         Ok(u64::try_from(replayed).unwrap_or(0))
+    }
+
+    async fn open_subscriptions_of_account(
+        &self,
+        account_key: &str,
+        event_type: &str,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        triggers::open_subscriptions(&self.pool, "account_key", account_key, event_type).await
+    }
+
+    async fn open_subscriptions_of_connection(
+        &self,
+        connection_id: &str,
+        event_type: &str,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        triggers::open_subscriptions(&self.pool, "connection_id", connection_id, event_type).await
+    }
+
+    async fn claim_upstream_webhook(
+        &self,
+        candidate: &UpstreamWebhook,
+        now_ms: i64,
+    ) -> Result<UpstreamWebhook, StoreError> {
+        triggers::claim_upstream_webhook(&self.pool, candidate, now_ms).await
+    }
+
+    async fn upstream_webhook(&self, id: &str) -> Result<Option<UpstreamWebhook>, StoreError> {
+        triggers::upstream_webhook(&self.pool, id).await
+    }
+
+    async fn set_upstream_webhook_id(
+        &self,
+        id: &str,
+        secret_sha256: &str,
+        livechat_webhook_id: &str,
+    ) -> Result<bool, StoreError> {
+        triggers::set_upstream_webhook_id(&self.pool, id, secret_sha256, livechat_webhook_id).await
+    }
+
+    async fn release_unused_upstream_webhook(
+        &self,
+        account_key: &str,
+        event_type: &str,
+    ) -> Result<Option<UpstreamWebhook>, StoreError> {
+        triggers::release_unused_upstream_webhook(&self.pool, account_key, event_type).await
+    }
+
+    async fn insert_ticket_cursor(&self, cursor: &TicketCursor) -> Result<bool, StoreError> {
+        triggers::insert_ticket_cursor(&self.pool, cursor).await
+    }
+
+    async fn claim_ticket_cursors(
+        &self,
+        now_ms: i64,
+        lease: &Lease,
+        limit: u32,
+    ) -> Result<Vec<TicketCursor>, StoreError> {
+        triggers::claim_ticket_cursors(&self.pool, now_ms, lease, limit).await
+    }
+
+    async fn advance_ticket_cursor(
+        &self,
+        cursor: &TicketCursor,
+        lease_token: &str,
+    ) -> Result<bool, StoreError> {
+        triggers::advance_ticket_cursor(&self.pool, cursor, lease_token).await
+    }
+
+    async fn release_unused_ticket_cursor(&self, connection_id: &str) -> Result<bool, StoreError> {
+        triggers::release_unused_ticket_cursor(&self.pool, connection_id).await
     }
 
     async fn counts(&self, now_ms: i64) -> Result<Counts, StoreError> {

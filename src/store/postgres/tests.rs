@@ -23,6 +23,7 @@ fn sub(id: &str) -> Subscription {
         sealed_credentials: "v1.x".into(),
         created_ms: 1,
         closed_ms: None,
+        account_key: None,
     }
 }
 
