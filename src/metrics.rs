@@ -81,6 +81,8 @@ pub enum IntakeOutcome {
     Duplicate,
     /// Answered with a 4xx: unknown hook, wrong token, closed subscription, bad body.
     Refused,
+    /// Answered 429: the subscription's delivery rate is over its limit; LiveChat retries.
+    Limited,
     /// Answered with a 5xx (the store failed); LiveChat retries.
     Failed,
 }
@@ -91,6 +93,7 @@ impl IntakeOutcome {
             Self::Accepted => "accepted",
             Self::Duplicate => "duplicate",
             Self::Refused => "refused",
+            Self::Limited => "limited",
             Self::Failed => "failed",
         }
     }

@@ -237,6 +237,15 @@ pub struct Settings {
     /// in seconds (0: never); 429, 503 and an unreachable callback hold it as long as they last.
     #[arg(long, env = "GATEWAY_ORDER_HOLD_SECS", default_value_t = 60)]
     pub order_hold_secs: u64,
+    /// LiveChat deliveries admitted per subscription per minute (a burst of as many, then an
+    /// even rate); more get 429 and LiveChat retries them. Keeps a leaked intake URL from
+    /// filling the disk.
+    #[arg(long, env = "GATEWAY_INTAKE_LIMIT_PER_MIN", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..))]
+    pub intake_limit_per_min: u32,
+    /// How long a client may take to send a request's head, in milliseconds; a slower one
+    /// gets 408 and its connection is closed (slow clients cannot hold connections).
+    #[arg(long, env = "GATEWAY_REQUEST_HEAD_TIMEOUT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_head_timeout_ms: u64,
     /// Run against the built-in LiveChat v2 stand-in instead of the real API.
     #[arg(long)]
     pub sandbox: bool,
@@ -294,6 +303,8 @@ impl Settings {
             retry_schedule: parse_schedule("0s,5s,5m,30m,2h,5h,10h,10h").expect("valid"),
             delivery_timeout_ms: 5_000,
             order_hold_secs: 60,
+            intake_limit_per_min: 600,
+            request_head_timeout_ms: 5_000,
             sandbox: false,
             log_format: LogFormat::Text,
             workers: Some(1),

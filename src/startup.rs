@@ -18,6 +18,7 @@ use crate::credentials::Keys;
 use crate::error::{self, ApiError};
 use crate::fake_livechat::DemoCredentials;
 use crate::metrics::Metrics;
+use crate::relay::intake_limit::IntakeLimit;
 use crate::relay::trigger::Trigger;
 use crate::relay::{ticket_poll, worker, Relay};
 use crate::routes::{agents, connector_guard, health, intake, intake_v3, tickets, webhooks};
@@ -69,6 +70,7 @@ impl Application {
         let state = web::Data::new(AppState {
             keys: Keys::derive(&secret),
             throttle: throttle(&settings, clock.clone())?,
+            intake_limit: IntakeLimit::new(settings.intake_limit_per_min, clock.clone()),
             public_url: public_url.clone(),
             upstream_notices: Arc::new(Notices::new(clock.clone(), metrics.notice_counter())),
             clock,
@@ -185,9 +187,11 @@ pub fn configure_intake(cfg: &mut web::ServiceConfig) {
 
 fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxError> {
     let workers = state.settings.workers.unwrap_or(2).max(1);
+    let head_timeout = Duration::from_millis(state.settings.request_head_timeout_ms);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, json_405))
+            .wrap(from_fn(crate::routes::limits::header_limit))
             .wrap(from_fn(crate::telemetry::access_log))
             .app_data(state.clone())
             .app_data(web::Data::new(Upstreams::new(
@@ -215,6 +219,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxE
             .default_service(web::to(not_found))
     })
     .workers(workers)
+    .client_request_timeout(head_timeout)
     .listen(listener)?
     .run();
     Ok(server)

@@ -8,6 +8,7 @@ use crate::clock::SharedClock;
 use crate::credentials::Keys;
 use crate::fake_livechat::FakeLiveChat;
 use crate::metrics::Metrics;
+use crate::relay::intake_limit::IntakeLimit;
 use crate::relay::Relay;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub store: Store,
     /// Wakes the delivery worker.
     pub relay: Relay,
+    /// LiveChat's deliveries per subscription.
+    pub intake_limit: IntakeLimit,
     /// Retirement notices (`Legacy`, `Deprecation`) seen in LiveChat's answers.
     pub upstream_notices: Arc<Notices>,
 }

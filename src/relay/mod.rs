@@ -9,6 +9,7 @@ pub mod decide;
 pub mod deliver;
 pub mod event;
 pub mod ids;
+pub mod intake_limit;
 pub mod retry;
 pub mod shared_hooks;
 pub mod ticket_poll;

@@ -198,6 +198,7 @@ impl Worker {
             return;
         }
         *self.last_purge_ms.borrow_mut() = Some(now);
+        self.state.intake_limit.forget_idle();
         match self
             .state
             .store

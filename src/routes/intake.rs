@@ -60,6 +60,7 @@ pub async fn receive(
     match &answer {
         Ok(IntakeOutcome::Accepted) => state.relay.wake(),
         Ok(_) => {}
+        Err(ApiError::Throttled { .. }) => state.metrics.intake(IntakeOutcome::Limited),
         Err(e) if e.status_code().is_client_error() => state.metrics.intake(IntakeOutcome::Refused),
         Err(_) => state.metrics.intake(IntakeOutcome::Failed),
     }
@@ -91,6 +92,10 @@ async fn accept(
         Some(s) if ids::token_matches(token, &s.token_sha256) && s.is_open() => s,
         _ => return Err(ApiError::NotFound("No such webhook.".into())),
     };
+    state
+        .intake_limit
+        .check(&sub.id)
+        .map_err(|retry_after| ApiError::Throttled { retry_after })?;
     let body = read_limited(req, payload).await?;
     let raw: Value = serde_json::from_slice(&body)
         .map_err(|_| ApiError::BadRequest("The webhook body must be JSON.".into()))?;

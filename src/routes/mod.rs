@@ -5,6 +5,7 @@ pub mod agents;
 pub mod health;
 pub mod intake;
 pub mod intake_v3;
+pub mod limits;
 pub mod tickets;
 pub mod webhooks;
 

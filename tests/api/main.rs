@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 
+mod abuse;
 mod actions;
 mod check;
 mod contract;
