@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -10,19 +10,7 @@ use serde_json::{json, Value};
 use livechat_gateway::fake_livechat::FakeLiveChat;
 
 use crate::helpers::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_livechat-gateway");
-
-struct Gateway {
-    child: Child,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::processes::{Gateway, BIN};
 
 fn gateway_command(dir: &Path, livechat: &str) -> Command {
     let mut cmd = Command::new(BIN);
@@ -47,28 +35,12 @@ fn gateway_command(dir: &Path, livechat: &str) -> Command {
 }
 
 async fn start_gateway(dir: &Path, livechat: &str, port: u16) -> Gateway {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("gateway.log"))
-        .unwrap();
-    let child = gateway_command(dir, livechat)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("gateway starts");
-    let gw = Gateway { child };
-    let client = awc::Client::default();
-    eventually("the gateway ready", || async {
-        let ready = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await;
-        ready.is_ok_and(|res| res.status().is_success())
-    })
-    .await;
-    gw
+    Gateway::start(
+        gateway_command(dir, livechat),
+        port,
+        &dir.join("gateway.log"),
+    )
+    .await
 }
 
 fn deliveries_cli(dir: &Path, livechat: &str, args: &[&str]) -> String {
@@ -99,7 +71,7 @@ async fn events_survive_sigkill_and_are_delivered_exactly_once() {
         .timeout(Duration::from_secs(10))
         .finish();
 
-    let mut gw = start_gateway(&dir, &lc_url, port).await;
+    let gw = start_gateway(&dir, &lc_url, port).await;
     let mut res = client
         .post(format!("http://127.0.0.1:{port}{CHAT_STARTS}"))
         .basic_auth(login, key)
@@ -135,9 +107,7 @@ async fn events_survive_sigkill_and_are_delivered_exactly_once() {
         "{listed}"
     );
 
-    gw.child.kill().expect("SIGKILL");
-    gw.child.wait().unwrap();
-    drop(gw);
+    gw.kill();
 
     let _gw = start_gateway(&dir, &lc_url, port).await;
     let flow = Callback::spawn_on(

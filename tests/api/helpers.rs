@@ -438,6 +438,12 @@ pub struct CallbackState {
     pub script: VecDeque<(u16, Option<String>)>,
     /// Chat or ticket ids this flow always refuses, with the status it answers.
     pub refuse: HashMap<String, u16>,
+    /// What it answers when nothing above says otherwise (202 when unset).
+    pub usual: Option<u16>,
+    /// How long it takes to answer a notification it accepted (it has taken it by then).
+    pub slowness: Duration,
+    /// When each accepted notification arrived (beside `received`).
+    pub received_at: Vec<Instant>,
 }
 
 /// A flow's callback endpoint.
@@ -448,9 +454,16 @@ pub struct Callback {
 }
 
 async fn callback_receive(body: web::Bytes, st: web::Data<Mutex<CallbackState>>) -> HttpResponse {
-    let mut st = st.lock().unwrap();
+    let (res, slowness) = callback_answer(&body, &mut st.lock().unwrap());
+    if !slowness.is_zero() {
+        actix_web::rt::time::sleep(slowness).await;
+    }
+    res
+}
+
+fn callback_answer(body: &[u8], st: &mut CallbackState) -> (HttpResponse, Duration) {
     st.attempts += 1;
-    let notification: Value = serde_json::from_slice(&body).expect("JSON notification");
+    let notification: Value = serde_json::from_slice(body).expect("JSON notification");
     let subject = notification["chat"]["id"]
         .as_str()
         .or(notification["ticket"]["id"].as_str())
@@ -458,15 +471,22 @@ async fn callback_receive(body: web::Bytes, st: web::Data<Mutex<CallbackState>>)
     let refused = st.refuse.get(subject).map(|s| (*s, None));
     let (status, retry_after) = refused
         .or_else(|| st.script.pop_front())
-        .unwrap_or((202, None));
-    if (200..300).contains(&status) {
+        .unwrap_or((st.usual.unwrap_or(202), None));
+    let accepted = (200..300).contains(&status);
+    if accepted {
         st.received.push(notification);
+        st.received_at.push(Instant::now());
     }
     let mut res = HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());
     if let Some(r) = retry_after {
         res.insert_header(("Retry-After", r));
     }
-    res.finish()
+    let slowness = if accepted {
+        st.slowness
+    } else {
+        Duration::ZERO
+    };
+    (res.finish(), slowness)
 }
 
 impl Callback {
@@ -507,6 +527,14 @@ impl Callback {
     pub fn refuse(&self, subject_id: &str, status: u16) {
         let mut st = self.state.lock().unwrap();
         st.refuse.insert(subject_id.into(), status);
+    }
+
+    /// From now on answers `status` to every notification not scripted or refused, after
+    /// `slowness` when it accepts one.
+    pub fn answer_all(&self, status: u16, slowness: Duration) {
+        let mut st = self.state.lock().unwrap();
+        st.usual = Some(status);
+        st.slowness = slowness;
     }
 
     pub fn answer_next(&self, answers: &[(u16, Option<&str>)]) {

@@ -1,8 +1,8 @@
 //! The throttle across replicas: real gateway processes sharing one Redis count as one, and
 //! keep answering under their own limit while that Redis is gone.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -11,24 +11,7 @@ use serde_json::Value;
 use livechat_gateway::fake_livechat::FakeLiveChat;
 
 use crate::helpers::{eventually, free_port, random_hex, redis_url, temp_dir, unique};
-
-const BIN: &str = env!("CARGO_BIN_EXE_livechat-gateway");
-
-/// A child process killed (SIGKILL) when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-struct Replica {
-    _process: Process,
-    port: u16,
-    log: PathBuf,
-}
+use crate::processes::{Gateway, Process, BIN};
 
 /// A gateway binary with its own SQLite file, on `redis`, with the other replicas' secret.
 async fn replica(
@@ -38,58 +21,30 @@ async fn replica(
     redis: &str,
     secret: &str,
     calls: u32,
-) -> Replica {
-    let port = free_port();
-    let log = dir.join(format!("{name}.log"));
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env(
-            "GATEWAY_DATABASE_URL",
-            format!("sqlite://{}/{name}/gateway.db", dir.display()),
-        )
-        .env("GATEWAY_LIVECHAT_URL", livechat)
-        .env("GATEWAY_REDIS_URL", redis)
-        .env("GATEWAY_SECRET", secret)
-        .env("GATEWAY_THROTTLE_CALLS", calls.to_string())
-        .env("GATEWAY_THROTTLE_WINDOW_SECS", "60")
-        .env("RUST_LOG", "warn")
-        .env_remove("GATEWAY_SECRET_FILE")
-        .env_remove("GATEWAY_THROTTLE_FALLBACK")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("the gateway starts");
-    let replica = Replica {
-        _process: Process(child),
-        port,
-        log,
-    };
-    let client = awc::Client::default();
-    eventually("the replica ready", || async {
-        let res = client.get(replica.url("/readyz")).send().await;
-        res.is_ok_and(|r| r.status().is_success())
-    })
-    .await;
-    replica
+) -> Gateway {
+    let mut cmd = Command::new(BIN);
+    cmd.env(
+        "GATEWAY_DATABASE_URL",
+        format!("sqlite://{}/{name}/gateway.db", dir.display()),
+    )
+    .env("GATEWAY_LIVECHAT_URL", livechat)
+    .env("GATEWAY_REDIS_URL", redis)
+    .env("GATEWAY_SECRET", secret)
+    .env("GATEWAY_THROTTLE_CALLS", calls.to_string())
+    .env("GATEWAY_THROTTLE_WINDOW_SECS", "60")
+    .env("RUST_LOG", "warn")
+    .env_remove("GATEWAY_SECRET_FILE")
+    .env_remove("GATEWAY_THROTTLE_FALLBACK");
+    Gateway::start(cmd, free_port(), &dir.join(format!("{name}.log"))).await
 }
 
-impl Replica {
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    async fn throttle_status(&self) -> Value {
-        let mut res = awc::Client::default()
-            .get(self.url("/readyz"))
-            .send()
-            .await
-            .expect("readyz answers");
-        res.json::<Value>().await.expect("JSON")["throttle"].clone()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
+async fn throttle_status(replica: &Gateway) -> Value {
+    let mut res = awc::Client::default()
+        .get(replica.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz answers");
+    res.json::<Value>().await.expect("JSON")["throttle"].clone()
 }
 
 struct Caller {
@@ -110,7 +65,7 @@ impl Caller {
     }
 
     /// The status of `n` calls to `replica`, sent at once.
-    async fn calls(&self, replica: &Replica, n: usize) -> Vec<u16> {
+    async fn calls(&self, replica: &Gateway, n: usize) -> Vec<u16> {
         let calls = (0..n).map(|_| async {
             self.client
                 .get(replica.url("/agents"))
@@ -201,7 +156,7 @@ async fn a_lost_redis_leaves_each_replica_its_own_limit_until_it_is_back() {
     assert_eq!(count(&caller.calls(&b, 4).await, 200), 4);
     assert_eq!(caller.calls(&a, 1).await, [429]);
     assert_eq!(caller.calls(&b, 1).await, [429]);
-    assert_eq!(a.throttle_status().await["backend"], "redis");
+    assert_eq!(throttle_status(&a).await["backend"], "redis");
 
     drop(server); // SIGKILL
                   // Each replica now counts alone, from what it admitted itself: A 6 of 10, B 4 of 10.
@@ -210,7 +165,7 @@ async fn a_lost_redis_leaves_each_replica_its_own_limit_until_it_is_back() {
     assert_eq!((count(&at_a, 200), count(&at_a, 429)), (4, 6), "{at_a:?}");
     assert_eq!((count(&at_b, 200), count(&at_b, 429)), (6, 4), "{at_b:?}");
     for r in [&a, &b] {
-        let status = r.throttle_status().await;
+        let status = throttle_status(r).await;
         assert_eq!(status["backend"], "local", "{status}");
         assert_eq!(status["fell_back"], true);
     }
@@ -225,7 +180,7 @@ async fn a_lost_redis_leaves_each_replica_its_own_limit_until_it_is_back() {
     let _server = own_redis(port, &dir).expect("redis-server again");
     for r in [&a, &b] {
         eventually("the replica back on Redis", || async {
-            r.throttle_status().await["fell_back"] == false
+            throttle_status(r).await["fell_back"] == false
         })
         .await;
     }
