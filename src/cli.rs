@@ -52,6 +52,7 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
                 )
             );
         }
+        app.stop_on_signals();
         app.run_until_stopped().await?;
         Ok(())
     })

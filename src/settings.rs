@@ -246,6 +246,10 @@ pub struct Settings {
     /// gets 408 and its connection is closed (slow clients cannot hold connections).
     #[arg(long, env = "GATEWAY_REQUEST_HEAD_TIMEOUT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_head_timeout_ms: u64,
+    /// On SIGTERM or Ctrl-C: how long the calls and deliveries in flight may take to finish,
+    /// in seconds (no new connection is accepted meanwhile).
+    #[arg(long, env = "GATEWAY_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
     /// Run against the built-in LiveChat v2 stand-in instead of the real API.
     #[arg(long)]
     pub sandbox: bool,
@@ -305,6 +309,7 @@ impl Settings {
             order_hold_secs: 60,
             intake_limit_per_min: 600,
             request_head_timeout_ms: 5_000,
+            shutdown_grace_secs: 30,
             sandbox: false,
             log_format: LogFormat::Text,
             workers: Some(1),
@@ -313,6 +318,10 @@ impl Settings {
 
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_millis(self.upstream_timeout_ms)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
     }
 
     /// `order_hold_secs` in milliseconds.

@@ -114,18 +114,52 @@ impl Application {
         self.server.handle()
     }
 
+    /// SIGTERM and Ctrl-C (SIGINT) both stop the gateway gracefully: no new connection, the
+    /// calls and deliveries in flight finish within `GATEWAY_SHUTDOWN_GRACE_SECS`, every event
+    /// already answered 200 stays in the store. (actix alone would treat SIGINT as a forced
+    /// stop.) The binary calls this; tests stop their gateways by dropping them.
+    pub fn stop_on_signals(&self) {
+        let handle = self.server.handle();
+        let relay = self.state.relay.clone();
+        let grace = self.state.settings.shutdown_grace_secs;
+        actix_web::rt::spawn(async move {
+            let signal = shutdown_signal().await;
+            log::info!(
+                "{signal}: stopping; finishing the calls and deliveries in flight (at most {grace} s)"
+            );
+            relay.stop();
+            handle.stop(true).await;
+        });
+    }
+
     /// Serves until the server stops (a signal), then lets the delivery worker leave its loop
     /// and its attempts in flight record their outcomes, instead of being dropped mid-query.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let relay = self.state.relay.clone();
         let done = self.server.await;
         relay.stop();
-        let bound = Duration::from_millis(self.state.settings.delivery_timeout_ms + 10_000);
+        let bound = self.state.settings.shutdown_grace() + Duration::from_secs(1);
         if tokio::time::timeout(bound, relay.stopped()).await.is_err() {
             log::warn!("the delivery worker did not stop in time");
         }
         done
     }
+}
+
+/// The first of SIGTERM and SIGINT, by name.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
 }
 
 /// Every connector operation the gateway serves: (method, path template, handler). A test
@@ -188,6 +222,7 @@ pub fn configure_intake(cfg: &mut web::ServiceConfig) {
 fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxError> {
     let workers = state.settings.workers.unwrap_or(2).max(1);
     let head_timeout = Duration::from_millis(state.settings.request_head_timeout_ms);
+    let grace = state.settings.shutdown_grace_secs;
     let server = HttpServer::new(move || {
         App::new()
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, json_405))
@@ -220,6 +255,8 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxE
     })
     .workers(workers)
     .client_request_timeout(head_timeout)
+    .shutdown_timeout(grace)
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)

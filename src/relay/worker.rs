@@ -87,9 +87,11 @@ impl Worker {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
-        // Let the attempts in flight record their outcomes, within one delivery timeout.
-        let bound = Duration::from_millis(self.state.settings.delivery_timeout_ms);
-        let deadline = std::time::Instant::now() + bound + Duration::from_secs(5);
+        // Let the attempts in flight record their outcomes, within one delivery timeout and the
+        // shutdown grace. One cut off is delivered again after the restart (its lease expires).
+        let settings = &self.state.settings;
+        let bound = Duration::from_millis(settings.delivery_timeout_ms) + Duration::from_secs(5);
+        let deadline = std::time::Instant::now() + bound.min(settings.shutdown_grace());
         while !self.in_flight.borrow().is_empty() && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

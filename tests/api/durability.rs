@@ -12,7 +12,7 @@ use livechat_gateway::fake_livechat::FakeLiveChat;
 use crate::helpers::*;
 use crate::processes::{Gateway, BIN};
 
-fn gateway_command(dir: &Path, livechat: &str) -> Command {
+pub fn gateway_command(dir: &Path, livechat: &str) -> Command {
     let mut cmd = Command::new(BIN);
     // Long enough to outlast the outage below: 100 steps of 300 ms.
     let schedule = std::iter::once("0s")
@@ -35,15 +35,22 @@ fn gateway_command(dir: &Path, livechat: &str) -> Command {
 }
 
 async fn start_gateway(dir: &Path, livechat: &str, port: u16) -> Gateway {
-    Gateway::start(
-        gateway_command(dir, livechat),
-        port,
-        &dir.join("gateway.log"),
-    )
-    .await
+    start_gateway_with(dir, livechat, port, &[]).await
 }
 
-fn deliveries_cli(dir: &Path, livechat: &str, args: &[&str]) -> String {
+/// `start_gateway` with more environment variables (which win over the defaults above).
+pub async fn start_gateway_with(
+    dir: &Path,
+    livechat: &str,
+    port: u16,
+    env: &[(&str, &str)],
+) -> Gateway {
+    let mut cmd = gateway_command(dir, livechat);
+    cmd.envs(env.iter().copied());
+    Gateway::start(cmd, port, &dir.join("gateway.log")).await
+}
+
+pub fn deliveries_cli(dir: &Path, livechat: &str, args: &[&str]) -> String {
     let out = gateway_command(dir, livechat)
         .arg("deliveries")
         .args(args)

@@ -21,6 +21,7 @@ mod relay;
 mod secrets;
 mod shared_store;
 mod shared_throttle;
+mod shutdown;
 mod subscriptions;
 mod throttle;
 mod v3;

@@ -70,6 +70,16 @@ impl Gateway {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Its process id (to send it a signal).
+    pub fn pid(&self) -> u32 {
+        self._process.0.id()
+    }
+
+    /// Its exit status, once it has exited.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self._process.0.try_wait().expect("wait")
+    }
+
     /// SIGKILL, and waits until the process is gone.
     pub fn kill(self) {
         drop(self);
