@@ -173,6 +173,9 @@ pub struct Quirks {
     pub v3_create_propagation_lag: bool,
     /// HelpDesk (§4.2): ticket lists carry no `x-total-pages` header.
     pub helpdesk_no_total_header: bool,
+    /// v3 (§3.1): webhooks belong to the app, not the account, so an event of any account goes
+    /// to every account's v3 webhooks for its action (all accounts installed the one app).
+    pub v3_webhooks_see_every_account: bool,
 }
 
 /// The result of sending one webhook delivery.

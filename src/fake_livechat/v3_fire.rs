@@ -9,6 +9,7 @@ use super::routes::Reply;
 use super::state::{iso, uuid_from, Account};
 use super::v3::error;
 use super::webhooks::Planned;
+use super::Quirks;
 
 fn action(event_type: &str) -> Option<&'static str> {
     match event_type {
@@ -52,20 +53,45 @@ fn chat(acct: &Account, data: &Map<String, Value>) -> Value {
     })
 }
 
-/// The deliveries of one fired event to the account's v3 webhooks (none for other events).
+/// (action, id, url, secret) of one v3 webhook.
+pub(crate) type HookRef = (String, String, String, String);
+
+fn hook_ref(w: &super::state::V3Webhook) -> HookRef {
+    (
+        w.action.clone(),
+        w.id.clone(),
+        w.url.clone(),
+        w.secret_key.clone(),
+    )
+}
+
+/// Under `v3_webhooks_see_every_account`, every account's v3 webhooks.
+pub(crate) fn every_hook(accounts: &[Account], q: &Quirks) -> Option<Vec<HookRef>> {
+    q.v3_webhooks_see_every_account.then(|| {
+        accounts
+            .iter()
+            .flat_map(|a| a.v3_webhooks.iter().map(hook_ref))
+            .collect()
+    })
+}
+
+/// The deliveries of one fired event to the v3 webhooks that get it: the account's own, or
+/// `every` one (none for other events).
 pub(crate) fn plan(
     acct: &mut Account,
     event_type: &str,
     data: &Map<String, Value>,
+    every: Option<&[HookRef]>,
 ) -> Vec<Planned> {
     let Some(action) = action(event_type) else {
         return Vec::new();
     };
-    let hooks: Vec<(String, String, String)> = acct
-        .v3_webhooks
+    let own: Vec<HookRef> = acct.v3_webhooks.iter().map(hook_ref).collect();
+    let hooks: Vec<(String, String, String)> = every
+        .unwrap_or(&own)
         .iter()
-        .filter(|w| w.action == action)
-        .map(|w| (w.id.clone(), w.url.clone(), w.secret_key.clone()))
+        .filter(|(a, ..)| a == action)
+        .map(|(_, id, url, secret)| (id.clone(), url.clone(), secret.clone()))
         .collect();
     if hooks.is_empty() {
         return Vec::new();

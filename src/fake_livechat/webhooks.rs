@@ -118,6 +118,7 @@ fn event_data(
 /// Builds the deliveries of one fired event for one account (or all).
 pub(crate) fn plan_fire(st: &mut State, login: Option<&str>, event_type: &str) -> Vec<Planned> {
     let q = st.quirks.clone();
+    let every = super::v3_fire::every_hook(&st.accounts, &q);
     let State { accounts, ids, .. } = st;
     let mut out = Vec::new();
     for acct in accounts
@@ -127,7 +128,12 @@ pub(crate) fn plan_fire(st: &mut State, login: Option<&str>, event_type: &str) -
         let Some(data) = event_data(acct, ids, &q, event_type) else {
             continue;
         };
-        out.extend(super::v3_fire::plan(acct, event_type, &data));
+        out.extend(super::v3_fire::plan(
+            acct,
+            event_type,
+            &data,
+            every.as_deref(),
+        ));
         for hook in acct.webhooks.iter().filter(|w| w.event_type == event_type) {
             let token = if q.delivery_token_differs {
                 hex32()

@@ -51,6 +51,7 @@ pub async fn ensure(
             livechat_webhook_id: None,
             claim_until_ms: now + claim_ms(state),
             created_ms: now,
+            organization_id: None,
         };
         let row = state
             .store

@@ -1,6 +1,8 @@
 //! `POST /livechat/v3/events/{hookId}`: LiveChat v3 delivering to an account's shared webhook.
 //! Not a connector route: the delivery's `secret_key`, compared in constant time with the one
-//! the webhook was registered with, is the proof. The event fans out to every open
+//! the webhook was registered with, is the proof; the organization it names must be the one
+//! this account's own credentials proved (another account that installed the same app gets
+//! the same deliveries). The event fans out to every open
 //! subscription of the account and trigger, each delivery committed to the store before the
 //! 200 goes back; from there the durable relay takes it (dedupe, retries, order, dead letters).
 
@@ -11,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::intake::read_limited;
 use super::webhooks::store_error;
+use crate::credentials::Credentials;
 use crate::error::ApiError;
 use crate::metrics::IntakeOutcome;
 use crate::relay::cleanup::credentials_of;
@@ -19,7 +22,7 @@ use crate::relay::trigger::Trigger;
 use crate::relay::{ids, retry};
 use crate::state::AppState;
 use crate::store::{NewDelivery, Subscription, UpstreamWebhook};
-use crate::upstream::v3::deliveries::{self, Envelope};
+use crate::upstream::v3::deliveries::{self, ChatIds, Envelope, Owner};
 use crate::upstream::v3::webhooks::action;
 use crate::upstream::Upstreams;
 
@@ -103,6 +106,7 @@ async fn accept(
     up: &Upstreams,
 ) -> Result<IntakeOutcome, ApiError> {
     let (hook, trigger, envelope) = checked(req, id, payload, state).await?;
+    let ids = deliveries::chat_ids(trigger, &envelope.payload)?;
     let subs = state
         .store
         .open_subscriptions_of_account(&hook.account_key, &hook.event_type)
@@ -116,48 +120,110 @@ async fn accept(
         );
         return Ok(IntakeOutcome::Duplicate);
     }
+    let creds = subs
+        .iter()
+        .find_map(|s| credentials_of(&state.keys, s).ok());
+    let proven = hook.organization_id.as_deref();
+    let chat = match deliveries::owner(proven, envelope.organization_id.as_deref()) {
+        Owner::Ours => None,
+        Owner::Foreign => return Ok(foreign(&hook)),
+        Owner::Unproven => match prove(state, up, creds.as_ref(), &hook, &envelope, &ids).await? {
+            Some(chat) => Some(chat),
+            None => return Ok(foreign(&hook)),
+        },
+    };
     let note = match trigger {
         Trigger::ChatStarted => deliveries::chat_started(&envelope.payload)?,
-        _ => chat_ended(state, up, &subs, &envelope.payload).await?,
+        _ => {
+            let chat = match chat {
+                Some(c) => Some(c),
+                None => details(up, creds.as_ref(), &ids).await,
+            };
+            deliveries::chat_ended(&ids, chat.as_ref(), state.clock.now_ms())
+        }
     };
     fan_out(state, &subs, &note).await
 }
 
-/// `chat_deactivated` carries only ids: the chat comes from `get_chat`, asked with the
-/// credentials of the account's first subscription that opens. Without an answer in time the
-/// notification goes out with what the delivery said (logged), never not at all.
-async fn chat_ended(
+/// Another account's event (it installed the same app): acknowledged, so LiveChat does not
+/// retry it here, and dropped.
+fn foreign(hook: &UpstreamWebhook) -> IntakeOutcome {
+    log::debug!(
+        "v3 webhook {}: another account's event, not relayed",
+        hook.id
+    );
+    IntakeOutcome::Duplicate
+}
+
+async fn read_chat(up: &Upstreams, creds: &Credentials, ids: &ChatIds) -> Result<Value, ApiError> {
+    let read = async {
+        up.v3(creds)?
+            .chat(creds, &ids.chat_id, &ids.thread_id)
+            .await
+    };
+    tokio::time::timeout(ENRICH_WITHIN, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::GatewayTimeout(
+                "LiveChat did not answer get_chat in time.".into(),
+            ))
+        })
+}
+
+/// LiveChat sends an app's webhooks for every account that installed it (§3.1). Until this
+/// account's credentials have read one of the chats a delivery names, the organization it
+/// names is unproven: reading it proves (and records) it; LiveChat not knowing the chat for
+/// this account (`None`) means another account's event. When LiveChat cannot answer, the
+/// delivery is refused with a 503 so LiveChat sends it again, rather than guessed at.
+async fn prove(
     state: &AppState,
     up: &Upstreams,
-    subs: &[Subscription],
-    payload: &Value,
-) -> Result<Notification, ApiError> {
-    let ended = deliveries::ended(payload)?;
-    let ended_ms = state.clock.now_ms();
-    let chat = match subs
-        .iter()
-        .find_map(|s| credentials_of(&state.keys, s).ok())
-    {
-        Some(creds) => {
-            let read = async {
-                let lc = up.v3(&creds)?;
-                lc.chat(&creds, &ended.chat_id, &ended.thread_id).await
-            };
-            match tokio::time::timeout(ENRICH_WITHIN, read).await {
-                Ok(Ok(chat)) => Some(chat),
-                Ok(Err(e)) => {
-                    log::warn!("chat_ended: the chat's details could not be read ({e}); the notification carries its id and end time only");
-                    None
-                }
-                Err(_) => {
-                    log::warn!("chat_ended: LiveChat did not answer get_chat in time; the notification carries the chat's id and end time only");
-                    None
+    creds: Option<&Credentials>,
+    hook: &UpstreamWebhook,
+    envelope: &Envelope,
+    ids: &ChatIds,
+) -> Result<Option<Value>, ApiError> {
+    let unavailable = |why: String| {
+        log::warn!(
+            "v3 webhook {}: {why}; LiveChat will deliver it again",
+            hook.id
+        );
+        ApiError::Unavailable("The gateway could not check whose event this is yet.".into())
+    };
+    let creds = creds.ok_or_else(|| unavailable("no subscription's credentials open".into()))?;
+    match read_chat(up, creds, ids).await {
+        Ok(chat) => {
+            if let Some(org) = &envelope.organization_id {
+                if let Err(e) = state.store.set_upstream_organization(&hook.id, org).await {
+                    log::warn!(
+                        "v3 webhook {}: its organization was not recorded: {e}",
+                        hook.id
+                    );
                 }
             }
+            Ok(Some(chat))
         }
-        None => None,
+        Err(ApiError::Upstream {
+            status: 403 | 404, ..
+        }) => Ok(None),
+        Err(e) => Err(unavailable(format!("reading the chat failed ({e})"))),
+    }
+}
+
+/// `chat_deactivated` carries only ids: the chat comes from `get_chat`. Without an answer in
+/// time the notification goes out with what the delivery said (logged), never not at all.
+async fn details(up: &Upstreams, creds: Option<&Credentials>, ids: &ChatIds) -> Option<Value> {
+    let Some(creds) = creds else {
+        log::warn!("chat_ended: no subscription's credentials open; the notification carries the chat's id and end time only");
+        return None;
     };
-    Ok(deliveries::chat_ended(&ended, chat.as_ref(), ended_ms))
+    match read_chat(up, creds, ids).await {
+        Ok(chat) => Some(chat),
+        Err(e) => {
+            log::warn!("chat_ended: the chat's details could not be read ({e}); the notification carries its id and end time only");
+            None
+        }
+    }
 }
 
 /// One delivery per subscription, cut to its data types; a duplicate only when every

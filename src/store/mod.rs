@@ -168,6 +168,14 @@ pub trait Backend: Send + Sync + fmt::Debug {
         livechat_webhook_id: &str,
     ) -> Result<bool, StoreError>;
 
+    /// Records the organization an account's deliveries name, unless one is recorded; `false`
+    /// when it was.
+    async fn set_upstream_organization(
+        &self,
+        id: &str,
+        organization_id: &str,
+    ) -> Result<bool, StoreError>;
+
     /// Deletes the account's webhook row for a trigger when no open subscription of the
     /// account to that trigger is left, in one statement (a subscription stored before it
     /// keeps the row); answers the deleted row, whose LiveChat webhook the caller removes.

@@ -33,7 +33,7 @@ pub(super) async fn claim_upstream_webhook(
     now_ms: i64,
 ) -> Result<UpstreamWebhook, StoreError> {
     let sql = format!(
-        "INSERT INTO upstream_webhooks ({UPSTREAM_WEBHOOK_COLUMNS}) VALUES (?, ?, ?, ?, NULL, ?, ?) \
+        "INSERT INTO upstream_webhooks ({UPSTREAM_WEBHOOK_COLUMNS}) VALUES (?, ?, ?, ?, NULL, ?, ?, NULL) \
          ON CONFLICT (account_key, event_type) DO UPDATE SET \
            secret_sha256 = excluded.secret_sha256, claim_until_ms = excluded.claim_until_ms \
          WHERE upstream_webhooks.livechat_webhook_id IS NULL AND upstream_webhooks.claim_until_ms <= ?"
@@ -174,6 +174,21 @@ pub(super) async fn release_unused_ticket_cursor(
            AND s.event_type = 'ticket_created' AND s.closed_ms IS NULL)",
     )
     .bind(connection_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(crate) async fn set_upstream_organization(
+    pool: &SqlitePool,
+    id: &str,
+    organization_id: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE upstream_webhooks SET organization_id = ? WHERE id = ? AND organization_id IS NULL",
+    )
+    .bind(organization_id)
+    .bind(id)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() > 0)

@@ -395,6 +395,7 @@ fn hook(id: &str, account: &str, secret: &str, claim_until_ms: i64) -> UpstreamW
         livechat_webhook_id: None,
         claim_until_ms,
         created_ms: 1,
+        organization_id: None,
     }
 }
 
@@ -454,8 +455,21 @@ pub async fn one_upstream_webhook_per_account_and_trigger(store: Store) {
         .set_upstream_webhook_id("h1", "sec3", "lc-1")
         .await
         .unwrap());
+    assert!(store
+        .set_upstream_organization("h1", "org-a")
+        .await
+        .unwrap());
+    assert!(!store
+        .set_upstream_organization("h1", "org-b")
+        .await
+        .unwrap());
     let registered = store.upstream_webhook("h1").await.unwrap().unwrap();
     assert_eq!(registered.livechat_webhook_id.as_deref(), Some("lc-1"));
+    assert_eq!(
+        registered.organization_id.as_deref(),
+        Some("org-a"),
+        "the first proof stays"
+    );
     let after = store
         .claim_upstream_webhook(&hook("h4", "acct", "sec4", 9_999), 9_000)
         .await

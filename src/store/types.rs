@@ -283,6 +283,9 @@ pub struct UpstreamWebhook {
     /// that another gateway takes the claim over.
     pub claim_until_ms: i64,
     pub created_ms: i64,
+    /// The LiveChat organization this account's deliveries name, once its own credentials
+    /// proved it (LiveChat sends an app's webhooks for every account that installed the app).
+    pub organization_id: Option<String>,
 }
 
 impl fmt::Debug for UpstreamWebhook {
@@ -292,12 +295,13 @@ impl fmt::Debug for UpstreamWebhook {
             .field("event_type", &self.event_type)
             .field("livechat_webhook_id", &self.livechat_webhook_id)
             .field("claim_until_ms", &self.claim_until_ms)
+            .field("organization_id", &self.organization_id)
             .finish_non_exhaustive()
     }
 }
 
 pub(crate) const UPSTREAM_WEBHOOK_COLUMNS: &str = "id, account_key, event_type, secret_sha256, \
-     livechat_webhook_id, claim_until_ms, created_ms";
+     livechat_webhook_id, claim_until_ms, created_ms, organization_id";
 
 /// ticket_created on HelpDesk: the newest ticket a connection's subscriptions already got.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

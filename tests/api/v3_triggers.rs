@@ -89,43 +89,90 @@ async fn a_delivery_without_the_webhook_secret_is_refused() {
     let app = v3_app().await;
     let flow = Callback::spawn().await;
     app.subscribe(CHAT_STARTS, &flow.url).await;
+    // A genuine event first: it proves the account's organization.
+    let sent = app.fake.fire(Some(&app.owner), "chat_started").await;
+    wait_for("the genuine event", || flow.received().len() == 1).await;
+    let org = sent[0].payload["organization_id"].clone();
     let hook = hooks(&app, &app.owner, "incoming_chat").remove(0);
     let url = hook["url"].as_str().unwrap().to_string();
     let chat = json!({"chat": {"id": "C1", "users": [], "thread": {"id": "T1", "events": []}}});
     let delivery = |secret: Value| {
         json!({"webhook_id": hook["id"], "secret_key": secret, "action": "incoming_chat",
-            "organization_id": "o", "payload": chat, "additional_data": {}})
+            "organization_id": org, "payload": chat, "additional_data": {}})
     };
-    let wrong = hook["secret_key"].as_str().unwrap().to_uppercase() + "x";
+    let secret = hook["secret_key"].clone();
+    let wrong = secret.as_str().unwrap().to_uppercase() + "x";
     let (status, body) = app.post_event(&url, &delivery(json!(wrong))).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["statusCode"], 401);
     let (status, _) = app.post_event(&url, &delivery(Value::Null)).await;
     assert_eq!(status, 400);
-    let (status, _) = app
-        .post_event(
-            &format!("{}/livechat/v3/events/AAAAAAAAAAAAAAAAAAAAAA", app.address),
-            &delivery(hook["secret_key"].clone()),
-        )
-        .await;
-    assert_eq!(status, 404);
-    assert_eq!(app.counts().await.pending, 0, "nothing refused was stored");
-    let mut wrong_action = delivery(hook["secret_key"].clone());
+    let elsewhere = format!("{}/livechat/v3/events/AAAAAAAAAAAAAAAAAAAAAA", app.address);
+    assert_eq!(
+        app.post_event(&elsewhere, &delivery(secret.clone()))
+            .await
+            .0,
+        404
+    );
+    let mut wrong_action = delivery(secret.clone());
     wrong_action["action"] = json!("chat_deactivated");
     assert_eq!(app.post_event(&url, &wrong_action).await.0, 400);
+    app.wait_until_settled().await;
+    assert_eq!(flow.received().len(), 1, "nothing refused reached the flow");
 
-    let (status, body) = app
-        .post_event(&url, &delivery(hook["secret_key"].clone()))
-        .await;
+    let (status, body) = app.post_event(&url, &delivery(secret.clone())).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("accepted")));
-    wait_for("the genuine delivery", || flow.received().len() == 1).await;
-    assert_eq!(flow.received()[0]["chat"]["id"], "T1");
-    let (_, again) = app
-        .post_event(&url, &delivery(hook["secret_key"].clone()))
-        .await;
+    wait_for("the genuine delivery", || flow.received().len() == 2).await;
+    assert_eq!(flow.received()[1]["chat"]["id"], "T1");
+    let (_, again) = app.post_event(&url, &delivery(secret)).await;
     assert_eq!(
         again["status"], "duplicate",
         "LiveChat's retry is stored once"
+    );
+}
+
+/// LiveChat sends an app's webhooks for every account that installed the app: each account's
+/// flows still get only that account's chats.
+#[actix_web::test]
+async fn an_account_never_sees_another_accounts_chats() {
+    let app = v3_app().await;
+    app.fake
+        .set_quirks(livechat_gateway::fake_livechat::Quirks {
+            v3_webhooks_see_every_account: true,
+            ..Default::default()
+        });
+    let ours = Callback::spawn().await;
+    app.subscribe(CHAT_STARTS, &ours.url).await;
+    app.subscribe(CHAT_ENDS, &ours.url).await;
+    let (other_owner, other_id, other_key) = other_v3_account(&app);
+    let theirs = Callback::spawn().await;
+    for route in [CHAT_STARTS, CHAT_ENDS] {
+        let (status, _, _) = app
+            .subscribe_as(route, &theirs.url, &other_id, &other_key)
+            .await;
+        assert_eq!(status, 201);
+    }
+    for round in 1..=2 {
+        for event in ["chat_started", "chat_ended"] {
+            let sent = app.fake.fire(Some(&app.owner), event).await;
+            assert_eq!(sent.len(), 2, "both accounts' webhooks get it");
+            assert!(sent.iter().all(|d| d.status == Some(200)), "{sent:?}");
+        }
+        wait_for("our two notifications", || {
+            ours.received().len() == 2 * round
+        })
+        .await;
+    }
+    app.fake.fire(Some(&other_owner), "chat_started").await;
+    wait_for("their own chat", || theirs.received().len() == 1).await;
+    app.fake.fire(Some(&app.owner), "chat_started").await;
+    wait_for("ours again", || ours.received().len() == 5).await;
+    app.wait_until_settled().await;
+    assert_eq!(
+        theirs.received().len(),
+        1,
+        "only their own chat: {:?}",
+        theirs.received()
     );
 }
 
@@ -172,6 +219,12 @@ async fn chat_ended_carries_the_chat_and_is_not_lost_without_it() {
     let app = v3_app().await;
     let flow = Callback::spawn().await;
     app.subscribe(CHAT_ENDS, &flow.url).await;
+    // Until the account's organization is proven by reading a chat, LiveChat failing to
+    // answer means "send it again" (503), not a guess.
+    app.fake.push_response(InjectedResponse::default());
+    let refused = app.fake.fire(Some(&app.owner), "chat_ended").await;
+    assert_eq!(refused[0].status, Some(503));
+    assert_eq!(app.counts().await.pending, 0);
     app.fake.fire(Some(&app.owner), "chat_ended").await;
     wait_for("the enriched notification", || flow.received().len() == 1).await;
     let full = &flow.received()[0];

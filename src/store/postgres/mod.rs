@@ -388,6 +388,14 @@ impl Backend for PostgresStore {
         triggers::set_upstream_webhook_id(&self.pool, id, secret_sha256, livechat_webhook_id).await
     }
 
+    async fn set_upstream_organization(
+        &self,
+        id: &str,
+        organization_id: &str,
+    ) -> Result<bool, StoreError> {
+        triggers::set_upstream_organization(&self.pool, id, organization_id).await
+    }
+
     async fn release_unused_upstream_webhook(
         &self,
         account_key: &str,

@@ -15,6 +15,8 @@ use crate::relay::trigger::Trigger;
 pub struct Envelope {
     pub secret_key: String,
     pub action: String,
+    /// The organization (v3.4+; `license_id` before) whose event it is.
+    pub organization_id: Option<String>,
     pub payload: Value,
 }
 
@@ -32,6 +34,11 @@ pub fn envelope(raw: Value) -> Result<Envelope, ApiError> {
     };
     let secret_key = text("secret_key").ok_or_else(|| bad("has no secret_key"))?;
     let action = text("action").ok_or_else(|| bad("has no action"))?;
+    let organization_id = text("organization_id").or_else(|| match raw.remove("license_id") {
+        Some(Value::Number(n)) => Some(format!("license:{n}")),
+        Some(Value::String(s)) if !s.is_empty() => Some(format!("license:{s}")),
+        _ => None,
+    });
     let payload = raw
         .remove("payload")
         .filter(Value::is_object)
@@ -39,28 +46,54 @@ pub fn envelope(raw: Value) -> Result<Envelope, ApiError> {
     Ok(Envelope {
         secret_key,
         action,
+        organization_id: organization_id.filter(|o| o.len() <= 200),
         payload,
     })
 }
 
-/// `chat_deactivated`'s ids: it says which thread closed, nothing more.
+/// The chat and thread a delivery is about: `chat_deactivated` carries only these,
+/// `incoming_chat` the whole chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ended {
+pub struct ChatIds {
     pub chat_id: String,
     pub thread_id: String,
 }
 
-pub fn ended(payload: &Value) -> Result<Ended, ApiError> {
-    let id = |k: &str| {
+pub fn chat_ids(trigger: Trigger, payload: &Value) -> Result<ChatIds, ApiError> {
+    let at = |p: &str| {
         payload
-            .get(k)
+            .pointer(p)
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty() && s.len() <= 200)
             .map(String::from)
     };
-    match (id("chat_id"), id("thread_id")) {
-        (Some(chat_id), Some(thread_id)) => Ok(Ended { chat_id, thread_id }),
-        _ => Err(bad("has no chat_id and thread_id")),
+    let (chat, thread) = match trigger {
+        Trigger::ChatStarted => (at("/chat/id"), at("/chat/thread/id")),
+        _ => (at("/chat_id"), at("/thread_id")),
+    };
+    match (chat, thread) {
+        (Some(chat_id), Some(thread_id)) => Ok(ChatIds { chat_id, thread_id }),
+        _ => Err(bad("has no chat and thread id")),
+    }
+}
+
+/// Whose event a delivery is, as far as the delivery itself tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// It names the organization this account proved before.
+    Ours,
+    /// It names another one: an account that installed the same app.
+    Foreign,
+    /// Nothing proven yet (or no organization named): the account's own credentials must
+    /// read the chat first.
+    Unproven,
+}
+
+pub fn owner(proven: Option<&str>, named: Option<&str>) -> Owner {
+    match (proven, named) {
+        (Some(p), Some(n)) if p == n => Owner::Ours,
+        (Some(_), Some(_)) => Owner::Foreign,
+        _ => Owner::Unproven,
     }
 }
 
@@ -109,7 +142,7 @@ pub fn chat_started(payload: &Value) -> Result<Notification, ApiError> {
 /// `chat_deactivated` → `chat_ended`, with the chat `get_chat` answered. Without it (LiveChat
 /// did not answer in time) the flow still gets the event: the chat's id and when it ended,
 /// with no messages, rather than nothing.
-pub fn chat_ended(ended: &Ended, chat: Option<&Value>, ended_ms: i64) -> Notification {
+pub fn chat_ended(ended: &ChatIds, chat: Option<&Value>, ended_ms: i64) -> Notification {
     let parts = match chat {
         Some(c) => chat_parts(c, Some(ended_ms)),
         None => chat_parts(
@@ -156,8 +189,18 @@ mod tests {
         assert!(envelope(json!({"action": "incoming_chat", "payload": {}})).is_err());
         assert!(envelope(json!([])).is_err());
 
-        let e = ended(&json!({"chat_id": "C1", "thread_id": "T1"})).unwrap();
-        assert!(ended(&json!({"chat_id": "C1"})).is_err());
+        assert_eq!(env.organization_id.as_deref(), Some("o"));
+        let ids = chat_ids(Trigger::ChatStarted, &env.payload).unwrap();
+        assert_eq!((ids.chat_id.as_str(), ids.thread_id.as_str()), ("C1", "T1"));
+        let e = chat_ids(
+            Trigger::ChatEnded,
+            &json!({"chat_id": "C1", "thread_id": "T1"}),
+        )
+        .unwrap();
+        assert!(chat_ids(Trigger::ChatEnded, &json!({"chat_id": "C1"})).is_err());
+        let old =
+            envelope(json!({"secret_key": "s", "action": "a", "license_id": 123, "payload": {}}));
+        assert_eq!(old.unwrap().organization_id.as_deref(), Some("license:123"));
         let bare = chat_ended(&e, None, 1_576_569_600_000);
         assert_eq!(bare.body["chat"]["id"], "T1");
         assert_eq!(
@@ -170,6 +213,11 @@ mod tests {
             full.event_unique_id, bare.event_unique_id,
             "same event either way"
         );
+
+        assert_eq!(owner(Some("o"), Some("o")), Owner::Ours);
+        assert_eq!(owner(Some("o"), Some("p")), Owner::Foreign);
+        assert_eq!(owner(None, Some("p")), Owner::Unproven);
+        assert_eq!(owner(Some("o"), None), Owner::Unproven);
 
         let cut = for_data_types(&started.body, &["chat".to_string()]);
         assert!(cut.get("pre_chat_survey").is_none() && cut.get("chat").is_some());
