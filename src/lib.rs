@@ -9,6 +9,8 @@ pub mod dates;
 pub mod domain;
 pub mod error;
 pub mod fake_livechat;
+#[cfg(test)]
+mod fuzz;
 pub mod metrics;
 pub mod openapi;
 pub mod relay;

@@ -337,13 +337,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("`{s}` is not a duration like 5s, 5m or 2h"))?;
-    let ms = match unit {
-        "ms" => n,
-        "" | "s" => n * 1_000,
-        "m" => n * 60_000,
-        "h" => n * 3_600_000,
+    let factor: u64 = match unit {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
         _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
     };
+    // Found by fuzzing: `99999999999999999h` overflowed the multiplication (a panic at start).
+    let ms = n
+        .checked_mul(factor)
+        .ok_or_else(|| format!("`{s}` is longer than any wait the gateway can keep"))?;
     Ok(Duration::from_millis(ms))
 }
 
@@ -377,6 +381,8 @@ mod tests {
             ]
         );
         assert!(parse_schedule("5x").is_err());
+        assert!(parse_duration("99999999999999999h").is_err(), "no overflow");
+        assert!(parse_duration("18446744073709551615ms").is_ok());
         assert!(parse_schedule("").is_err());
     }
 

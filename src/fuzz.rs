@@ -1,0 +1,251 @@
+//! Property-based fuzzing of every parser that reads what someone else wrote: the caller's
+//! Basic credentials, LiveChat's answers (v2 and v3) and webhook deliveries, and the
+//! settings an operator types. No input may panic; what parses must mean what it says. Cases
+//! are bounded (`CASES` each) so `cargo test` stays quick; a failure proptest finds is saved
+//! under `proptest-regressions/` and replayed first from then on.
+
+use std::collections::HashMap;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use proptest::prelude::*;
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value};
+
+use crate::credentials::Credentials;
+use crate::relay::{event, retry, trigger::Trigger};
+use crate::settings::{parse_duration, parse_schedule};
+use crate::upstream::v2::{normalize, normalize_raw};
+use crate::upstream::v3::{agents, deliveries, events, tickets};
+
+const CASES: u32 = 256;
+
+/// Keys the normalisers look for, so generated objects reach past their first check.
+const KEYS: &[&str] = &[
+    "id",
+    "login",
+    "name",
+    "email",
+    "groups",
+    "tags",
+    "requester",
+    "events",
+    "date",
+    "status",
+    "chat",
+    "chats",
+    "visitor",
+    "messages",
+    "thread",
+    "threads",
+    "users",
+    "properties",
+    "agents",
+    "payload",
+    "action",
+    "secret_key",
+    "webhook_id",
+    "organization_id",
+    "chat_id",
+    "thread_id",
+    "tickets",
+    "pages",
+    "total",
+    "created",
+    "modified",
+    "subject",
+    "source",
+    "type",
+    "mail",
+    "permission",
+    "avatar",
+    "avatar_path",
+    "max_chats_count",
+    "timestamp",
+    "started_timestamp",
+    "ended_timestamp",
+    "event_type",
+    "token",
+    "license_id",
+    "ticket",
+    "author",
+    "message",
+    "text",
+    "ID",
+    "shortID",
+    "teams",
+    "assignment",
+    "team",
+    "agent",
+    "createdAt",
+    "updatedAt",
+    "requester",
+    "event",
+    "events_created",
+    "pre_chat_survey",
+    "answer",
+    "label",
+    "user_type",
+    "author_id",
+    "created_at",
+    "routing_status",
+    "awaiting_approval",
+    "job_title",
+    "login_status",
+];
+
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        (0u64..2_000_000_000_000).prop_map(Value::from),
+        ".{0,12}".prop_map(Value::String),
+        "[A-Z0-9]{5}".prop_map(Value::String),
+        "2024-0[1-9]-[12][0-9]T1[0-9]:00:00(\\.000)?Z".prop_map(Value::String),
+        "[a-z]{1,6}@[a-z]{1,6}\\.com".prop_map(Value::String),
+    ]
+}
+
+/// Any JSON, with objects keyed mostly by names LiveChat uses.
+fn json() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(4, 48, 6, |inner| {
+        let key = prop_oneof![
+            4 => proptest::sample::select(KEYS).prop_map(String::from),
+            1 => ".{0,6}",
+        ];
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            proptest::collection::vec((key, inner), 0..8)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+/// JSON text, or the same text cut short or with a byte flipped.
+fn json_bytes() -> impl Strategy<Value = Vec<u8>> {
+    (json(), any::<u16>(), any::<u8>(), 0u8..3).prop_map(|(v, at, byte, how)| {
+        let mut b = v.to_string().into_bytes();
+        let i = usize::from(at) % (b.len() + 1);
+        match how {
+            0 => {}
+            1 => b.truncate(i),
+            _ => b.insert(i, byte),
+        }
+        b
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    #[test]
+    fn basic_credentials_parse_or_are_refused(header in ".{0,80}") {
+        let _ = Credentials::from_authorization(Some(&header));
+    }
+
+    #[test]
+    fn basic_credentials_round_trip(login in "[^:]{1,40}", key in ".{1,40}", raw in any::<Vec<u8>>()) {
+        let login = login.trim();
+        prop_assume!(!login.is_empty());
+        let header = format!("Basic {}", STANDARD.encode(format!("{login}:{key}")));
+        let creds = Credentials::from_authorization(Some(&header)).expect("a well-formed pair");
+        prop_assert_eq!(&creds.login, login);
+        prop_assert_eq!(creds.api_key.expose_secret(), key.as_str());
+        prop_assert_eq!(creds.basic_header(), header);
+        // Whatever bytes are encoded, a refusal never quotes them.
+        let odd = format!("Basic {}", STANDARD.encode(&raw));
+        if let Err(e) = Credentials::from_authorization(Some(&odd)) {
+            prop_assert!(raw.len() < 4 || !e.to_string().contains(&*String::from_utf8_lossy(&raw)));
+        }
+    }
+
+    #[test]
+    fn v2_raw_answers_are_rewritten_into_json_or_refused(bytes in json_bytes(), id in "[A-Z0-9]{5}") {
+        for out in [normalize_raw::agents_answer(&bytes), normalize_raw::ticket_answer(&bytes, &id)]
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            prop_assert!(serde_json::from_slice::<Value>(&out).is_ok(), "{}", String::from_utf8_lossy(&out));
+        }
+    }
+
+    #[test]
+    fn v2_values_normalise_without_panicking(v in json()) {
+        let _ = normalize::group(v.clone());
+        let _ = normalize::ticket(v.clone());
+        let _ = normalize::agent(v.clone());
+        let _ = normalize::chat(v);
+    }
+
+    #[test]
+    fn v3_answers_normalise_without_panicking(v in json(), list in proptest::collection::vec(json(), 0..4)) {
+        let statuses: HashMap<String, String> = agents::statuses(&v);
+        let _ = agents::agent(&v, &list, &statuses);
+        let _ = agents::list_item(&v, &statuses);
+        let names = tickets::Names { agents: &list, tags: &list, teams: &list };
+        let _ = tickets::ticket(&v, &names);
+        let _ = events::chat_parts(&v, Some(1_700_000_000_000));
+    }
+
+    #[test]
+    fn v3_deliveries_parse_or_are_refused(v in json(), types in proptest::collection::vec("[a-z_]{1,12}", 0..4)) {
+        let _ = deliveries::envelope(v.clone());
+        let _ = deliveries::chat_started(&v);
+        if let Ok(ended) = deliveries::ended(&v) {
+            let _ = deliveries::chat_ended(&ended, Some(&v), 1_700_000_000_000);
+        }
+        let _ = deliveries::for_data_types(&v, &types);
+    }
+
+    #[test]
+    fn v2_intake_bodies_become_notifications_or_400(v in json()) {
+        for trigger in Trigger::ALL {
+            match event::notification(trigger, v.clone()) {
+                Ok(note) => prop_assert!(!note.event_unique_id.is_empty()),
+                Err(e) => prop_assert_eq!(actix_web::ResponseError::status_code(&e).as_u16(), 400),
+            }
+        }
+    }
+
+    #[test]
+    fn durations_parse_or_are_refused(s in "[0-9]{0,22}(ms|s|m|h|x|)") {
+        let _ = parse_duration(&s);
+    }
+
+    #[test]
+    fn schedules_round_trip(steps in proptest::collection::vec(0u64..100_000_000, 1..12), spaces in any::<bool>()) {
+        let sep = if spaces { " , " } else { "," };
+        let text = steps.iter().map(|ms| format!("{ms}ms")).collect::<Vec<_>>().join(sep);
+        let parsed = parse_schedule(&text).expect("a valid schedule");
+        let ms: Vec<u64> = parsed.0.iter().map(|d| d.as_millis() as u64).collect();
+        prop_assert_eq!(ms, steps);
+    }
+
+    #[test]
+    fn any_schedule_text_parses_or_is_refused(s in "[0-9a-z, ]{0,40}") {
+        let _ = parse_schedule(&s);
+    }
+
+    #[test]
+    fn retry_times_never_go_backwards(
+        steps in proptest::collection::vec(0u64..u64::MAX / 2, 1..6),
+        attempts in 0u32..8,
+        now in 0i64..4_000_000_000_000,
+        retry_after in proptest::option::of(any::<i64>()),
+        factor in -10.0f64..10.0,
+        header in ".{0,40}",
+    ) {
+        let text = steps.iter().map(|ms| format!("{ms}ms")).collect::<Vec<_>>().join(",");
+        if let Ok(schedule) = parse_schedule(&text) {
+            if let Some(at) = retry::next_attempt_at(&schedule, attempts, now, retry_after, factor) {
+                prop_assert!(at >= now);
+            }
+        }
+        if let Some(wait) = retry::parse_retry_after(&header, now) {
+            prop_assert!(wait >= 0);
+        }
+    }
+}
