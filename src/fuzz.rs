@@ -194,9 +194,13 @@ proptest! {
     fn v3_deliveries_parse_or_are_refused(v in json(), types in proptest::collection::vec("[a-z_]{1,12}", 0..4)) {
         let _ = deliveries::envelope(v.clone());
         let _ = deliveries::chat_started(&v);
-        if let Ok(ended) = deliveries::ended(&v) {
-            let _ = deliveries::chat_ended(&ended, Some(&v), 1_700_000_000_000);
+        for trigger in Trigger::ALL {
+            if let Ok(ids) = deliveries::chat_ids(trigger, &v) {
+                let _ = deliveries::chat_ended(&ids, Some(&v), 1_700_000_000_000);
+            }
         }
+        let named = v.get("organization_id").and_then(Value::as_str);
+        let _ = deliveries::owner(named, named);
         let _ = deliveries::for_data_types(&v, &types);
     }
 
