@@ -85,6 +85,8 @@ pub enum IntakeOutcome {
     Limited,
     /// Answered with a 5xx (the store failed); LiveChat retries.
     Failed,
+    /// A v3 delivery of another account that installed the same app: acknowledged, dropped.
+    OtherAccount,
 }
 
 impl IntakeOutcome {
@@ -95,6 +97,7 @@ impl IntakeOutcome {
             Self::Refused => "refused",
             Self::Limited => "limited",
             Self::Failed => "failed",
+            Self::OtherAccount => "other_account",
         }
     }
 }
@@ -185,6 +188,8 @@ pub struct Metrics {
     subscriptions_closed: Counter,
     lease_lost: Counter,
     order_holds_expired: Counter,
+    helpdesk_polls: Family<OutcomeLabel, Counter>,
+    chat_details_missing: Counter,
     worker_heartbeat: Gauge<f64, AtomicU64>,
     store_up: Gauge,
     subscriptions: Gauge,
@@ -224,6 +229,8 @@ impl Metrics {
             subscriptions_closed: Counter::default(),
             lease_lost: Counter::default(),
             order_holds_expired: Counter::default(),
+            helpdesk_polls: Family::default(),
+            chat_details_missing: Counter::default(),
             worker_heartbeat: Gauge::default(),
             store_up: Gauge::default(),
             subscriptions: Gauge::default(),
@@ -325,6 +332,16 @@ impl Metrics {
             "Notifications their flow refused past the order hold, so the later ones of the flow \
              went on without them (counted at the refused one's next attempt)",
             m.order_holds_expired.clone(),
+        );
+        r.register(
+            "helpdesk_polls",
+            "HelpDesk polls for new tickets (ticket_created on LiveChat API v3): ok or failed",
+            m.helpdesk_polls.clone(),
+        );
+        r.register(
+            "chat_details_missing",
+            "chat_ended notifications sent without the chat's details (LiveChat v3 get_chat failed)",
+            m.chat_details_missing.clone(),
         );
         r.register(
             "worker_heartbeat_timestamp_seconds",
@@ -467,6 +484,18 @@ impl Metrics {
 
     pub fn lease_lost(&self) {
         self.lease_lost.inc();
+    }
+
+    /// One HelpDesk poll of a connection for new tickets.
+    pub fn helpdesk_poll(&self, ok: bool) {
+        let outcome = if ok { "ok" } else { "failed" };
+        self.helpdesk_polls
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
+    }
+
+    pub fn chat_details_missing(&self) {
+        self.chat_details_missing.inc();
     }
 
     /// A refused notification's order hold ran out (see `relay::decide`).

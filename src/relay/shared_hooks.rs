@@ -63,7 +63,15 @@ pub async fn ensure(
         }
         if row.secret_sha256 == candidate.secret_sha256 {
             let taken_over = row.id != candidate.id;
-            return register(state, up, creds, &row, &secret, trigger, taken_over).await;
+            let made = register(state, up, creds, &row, &secret, trigger, taken_over).await;
+            if made.is_err() {
+                // Another subscriber waiting for this claim tries at once.
+                let _ = state
+                    .store
+                    .abandon_upstream_claim(&row.id, &row.secret_sha256)
+                    .await;
+            }
+            return made;
         }
         if Instant::now() >= deadline {
             return Err(ApiError::Unavailable(

@@ -130,6 +130,7 @@ async fn poll_one(state: &AppState, up: &Upstreams, cursor: &TicketCursor) -> Ti
         Ok(lc) => lc.tickets_after(&creds, &mark).await,
         Err(e) => Err(e),
     };
+    state.metrics.helpdesk_poll(fresh.is_ok());
     let tickets = match fresh {
         Ok(t) => t,
         Err(e) => {

@@ -48,6 +48,7 @@ pub async fn receive(
     state.metrics.intake(outcome);
     let status = match outcome {
         IntakeOutcome::Duplicate => "duplicate",
+        IntakeOutcome::OtherAccount => "ignored",
         _ => "accepted",
     };
     Ok(HttpResponse::Ok().json(json!({ "status": status })))
@@ -139,6 +140,9 @@ async fn accept(
                 Some(c) => Some(c),
                 None => details(up, creds.as_ref(), &ids).await,
             };
+            if chat.is_none() {
+                state.metrics.chat_details_missing();
+            }
             deliveries::chat_ended(&ids, chat.as_ref(), state.clock.now_ms())
         }
     };
@@ -152,7 +156,7 @@ fn foreign(hook: &UpstreamWebhook) -> IntakeOutcome {
         "v3 webhook {}: another account's event, not relayed",
         hook.id
     );
-    IntakeOutcome::Duplicate
+    IntakeOutcome::OtherAccount
 }
 
 async fn read_chat(up: &Upstreams, creds: &Credentials, ids: &ChatIds) -> Result<Value, ApiError> {

@@ -168,6 +168,14 @@ pub trait Backend: Send + Sync + fmt::Debug {
         livechat_webhook_id: &str,
     ) -> Result<bool, StoreError>;
 
+    /// Gives up a claim whose registration failed, so the next subscriber claims it at once
+    /// instead of waiting for it to run out; `false` when the claim is not (or no longer) held.
+    async fn abandon_upstream_claim(
+        &self,
+        id: &str,
+        secret_sha256: &str,
+    ) -> Result<bool, StoreError>;
+
     /// Records the organization an account's deliveries name, unless one is recorded; `false`
     /// when it was.
     async fn set_upstream_organization(

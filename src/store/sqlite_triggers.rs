@@ -193,3 +193,19 @@ pub(crate) async fn set_upstream_organization(
     .await?;
     Ok(done.rows_affected() > 0)
 }
+
+pub(crate) async fn abandon_upstream_claim(
+    pool: &SqlitePool,
+    id: &str,
+    secret_sha256: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE upstream_webhooks SET claim_until_ms = 0 \
+         WHERE id = ? AND secret_sha256 = ? AND livechat_webhook_id IS NULL",
+    )
+    .bind(id)
+    .bind(secret_sha256)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -447,12 +447,23 @@ pub async fn one_upstream_webhook_per_account_and_trigger(store: Store) {
         ("h1", "sec3"),
         "a claim that ran out is taken over under the row's id"
     );
+    assert!(!store.abandon_upstream_claim("h1", "sec1").await.unwrap());
+    assert!(store.abandon_upstream_claim("h1", "sec3").await.unwrap());
+    let next = store
+        .claim_upstream_webhook(&hook("h5", "acct", "sec5", 400), 201)
+        .await
+        .unwrap();
+    assert_eq!(
+        (next.id.as_str(), next.secret_sha256.as_str()),
+        ("h1", "sec5"),
+        "an abandoned claim is taken at once"
+    );
     assert!(!store
-        .set_upstream_webhook_id("h1", "sec1", "lc-old")
+        .set_upstream_webhook_id("h1", "sec3", "lc-old")
         .await
         .unwrap());
     assert!(store
-        .set_upstream_webhook_id("h1", "sec3", "lc-1")
+        .set_upstream_webhook_id("h1", "sec5", "lc-1")
         .await
         .unwrap());
     assert!(store

@@ -174,6 +174,11 @@ async fn an_account_never_sees_another_accounts_chats() {
         "only their own chat: {:?}",
         theirs.received()
     );
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("livechat_gateway_intake_events_total{outcome=\"other_account\"} 6"),
+        "{metrics}"
+    );
 }
 
 #[actix_web::test]
@@ -252,6 +257,10 @@ async fn chat_ended_carries_the_chat_and_is_not_lost_without_it() {
     assert_eq!(bare["chat"]["id"], sent[0].payload["payload"]["thread_id"]);
     assert!(bare["chat"]["ended_timestamp"].is_string(), "{bare}");
     assert_eq!(bare["chat"]["messages"], json!([]));
+    assert!(app
+        .metrics()
+        .await
+        .contains("livechat_gateway_chat_details_missing_total 1"));
 }
 
 /// GETs of HelpDesk's ticket list the poller made (its look for new tickets).
@@ -315,6 +324,11 @@ async fn ticket_polling_keeps_its_mark_across_a_restart() {
     eventually("another poll", || async { polls(&app) > before }).await;
     app.wait_until_settled().await;
     assert_eq!(flow.received().len(), 2);
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("livechat_gateway_helpdesk_polls_total{outcome=\"ok\"}"),
+        "{metrics}"
+    );
 }
 
 #[actix_web::test]

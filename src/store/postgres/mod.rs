@@ -388,6 +388,14 @@ impl Backend for PostgresStore {
         triggers::set_upstream_webhook_id(&self.pool, id, secret_sha256, livechat_webhook_id).await
     }
 
+    async fn abandon_upstream_claim(
+        &self,
+        id: &str,
+        secret_sha256: &str,
+    ) -> Result<bool, StoreError> {
+        triggers::abandon_upstream_claim(&self.pool, id, secret_sha256).await
+    }
+
     async fn set_upstream_organization(
         &self,
         id: &str,
