@@ -271,13 +271,16 @@ impl Store {
 
     /// Opens the store for a serving gateway. A SQLite file is taken over: locked for this
     /// process, and the leases a killed predecessor left released (see `SqliteStore::take_over`).
-    /// A PostgreSQL store is shared: the leases in it may belong to live replicas, so a dead
-    /// one's are taken over only when they run out.
+    /// A PostgreSQL store is shared: the leases in it may belong to live replicas; a dead
+    /// one's are taken over as soon as PostgreSQL sees it gone (see `postgres::liveness`).
     pub async fn serve(database_url: &str) -> Result<Self, StoreError> {
         if database_url.starts_with("sqlite:") {
             let sqlite = SqliteStore::connect(database_url).await?;
             sqlite.take_over().await?;
             return Ok(Self::new(sqlite));
+        }
+        if is_postgres_url(database_url) {
+            return Ok(Self::new(PostgresStore::serve(database_url).await?));
         }
         Self::connect(database_url).await
     }

@@ -288,6 +288,11 @@ async fn a_replica_killed_mid_backlog_loses_none_of_200_events() {
         duplicates.iter().all(|d| leased_ids.contains(d)),
         "a duplicate of an event that was not in flight at the kill: {duplicates:?}, in flight {in_flight:?}"
     );
+    // The leases A held run 10 s; B took them over because A was gone, not because they ran out.
+    assert!(
+        pause < Duration::from_secs(5),
+        "a flow waited {pause:?} after the kill"
+    );
     eprintln!(
         "failover: 200 events, {before_kill} notifications before the SIGKILL, {} leased at the \
          kill, {} delivered twice, longest pause of a flow after the kill {} ms, all done {} ms \

@@ -202,3 +202,53 @@ async fn a_delivery_stored_or_replayed_through_one_replica_wakes_the_others() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn a_dead_replicas_claims_are_taken_over_at_once_and_a_live_ones_never() {
+    with_database(|url| async move {
+        let a = PostgresStore::serve(&url).await.unwrap();
+        let b = PostgresStore::serve(&url).await.unwrap();
+        a.insert_subscription(&sub("s")).await.unwrap();
+        a.insert_delivery(&event("s", 1), 10).await.unwrap();
+        let lease = |token: &str| Lease {
+            until_ms: 1_000_000,
+            token: token.into(),
+        };
+        let held = a.claim_due(10, &lease("ta"), &[], 1).await.unwrap();
+        assert_eq!(held.len(), 1);
+        assert!(
+            b.claim_due(20, &lease("tb"), &[], 1)
+                .await
+                .unwrap()
+                .is_empty(),
+            "A is alive: its lease holds"
+        );
+        assert_eq!(a.renew_lease("ta", 2_000_000).await.unwrap(), 1);
+        assert!(b
+            .claim_due(20, &lease("tb"), &[], 1)
+            .await
+            .unwrap()
+            .is_empty());
+
+        // A goes (its lock with its connection, as when the process is killed): B takes its
+        // claim long before the lease would have run out.
+        a.close().await;
+        let started = std::time::Instant::now();
+        let taken = loop {
+            let got = b.claim_due(20, &lease("tb"), &[], 1).await.unwrap();
+            if !got.is_empty() {
+                break got;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "never taken over"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(taken[0].id, held[0].id);
+        let done = Outcome::Delivered { at_ms: 30 };
+        assert!(b.record(taken[0].id, "tb", &done, 30).await.unwrap());
+        b.close().await;
+    })
+    .await;
+}
