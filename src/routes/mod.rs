@@ -74,6 +74,12 @@ pub async fn connector_guard(
             return Ok(req.into_response(res).map_into_right_body());
         }
     };
+    // Debug builds only: the leak audit (tests/api/leaks.rs) forces a panic with the caller's
+    // credentials in scope and checks that their key shows nowhere.
+    #[cfg(debug_assertions)]
+    if req.headers().contains_key("x-gateway-test-panic") {
+        panic!("forced panic (debug builds only) while serving {creds:?}");
+    }
     let connection = state.keys.connection_id(&creds);
     let tag = ConnectionTag::of(&connection);
     req.extensions_mut().insert(tag.clone());

@@ -12,6 +12,7 @@ mod faults;
 mod generations;
 mod helpers;
 mod hostile;
+mod leaks;
 mod logs;
 mod metrics;
 mod notifications;
