@@ -2,6 +2,7 @@
 
 mod abuse;
 mod actions;
+mod chaos;
 mod check;
 mod contract;
 mod definition;
