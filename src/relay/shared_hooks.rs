@@ -58,8 +58,19 @@ pub async fn ensure(
             .claim_upstream_webhook(&candidate, now)
             .await
             .map_err(store_error)?;
-        if row.livechat_webhook_id.is_some() {
-            return Ok(());
+        if let Some(webhook_id) = &row.livechat_webhook_id {
+            if still_at_livechat(state, up, creds, &row, webhook_id).await {
+                return Ok(());
+            }
+            // Removed at LiveChat behind the gateway's back (in the Developer Console, say):
+            // saving a flow again is what a user tries, so that registers it anew.
+            log::warn!("LiveChat no longer has webhook {webhook_id}; registering it again");
+            state
+                .store
+                .forget_upstream_webhook(&row.id, webhook_id)
+                .await
+                .map_err(store_error)?;
+            continue;
         }
         if row.secret_sha256 == candidate.secret_sha256 {
             let taken_over = row.id != candidate.id;
@@ -80,6 +91,28 @@ pub async fn ensure(
             ));
         }
         tokio::time::sleep(WAIT_STEP).await;
+    }
+}
+
+/// Whether LiveChat still lists the account's webhook; when it cannot say, the webhook is
+/// taken to be there (a subscribe does not fail over a check).
+async fn still_at_livechat(
+    state: &AppState,
+    up: &Upstreams,
+    creds: &Credentials,
+    row: &UpstreamWebhook,
+    webhook_id: &str,
+) -> bool {
+    let listed = match up.v3(creds) {
+        Ok(lc) => lc.webhooks_at(creds, &intake_url(state, &row.id)).await,
+        Err(e) => Err(e),
+    };
+    match listed {
+        Ok(ids) => ids.iter().any(|id| id == webhook_id),
+        Err(e) => {
+            log::info!("could not check LiveChat webhook {webhook_id} ({e}); assuming it is there");
+            true
+        }
     }
 }
 

@@ -176,6 +176,15 @@ pub trait Backend: Send + Sync + fmt::Debug {
         secret_sha256: &str,
     ) -> Result<bool, StoreError>;
 
+    /// Forgets the LiveChat webhook id of a row whose webhook LiveChat no longer has, and ends
+    /// any claim on it, so the next subscriber registers it again; `false` when the row has
+    /// another id by now (someone did already).
+    async fn forget_upstream_webhook(
+        &self,
+        id: &str,
+        livechat_webhook_id: &str,
+    ) -> Result<bool, StoreError>;
+
     /// Records the organization an account's deliveries name, unless one is recorded; `false`
     /// when it was.
     async fn set_upstream_organization(

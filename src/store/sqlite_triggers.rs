@@ -209,3 +209,19 @@ pub(crate) async fn abandon_upstream_claim(
     .await?;
     Ok(done.rows_affected() > 0)
 }
+
+pub(crate) async fn forget_upstream_webhook(
+    pool: &SqlitePool,
+    id: &str,
+    livechat_webhook_id: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE upstream_webhooks SET livechat_webhook_id = NULL, claim_until_ms = 0 \
+         WHERE id = ? AND livechat_webhook_id = ?",
+    )
+    .bind(id)
+    .bind(livechat_webhook_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -489,6 +489,28 @@ pub async fn one_upstream_webhook_per_account_and_trigger(store: Store) {
         after, registered,
         "a registered webhook is never claimed again"
     );
+    assert!(!store
+        .forget_upstream_webhook("h1", "lc-other")
+        .await
+        .unwrap());
+    assert!(store.forget_upstream_webhook("h1", "lc-1").await.unwrap());
+    let again = store
+        .claim_upstream_webhook(&hook("h6", "acct", "sec6", 9_999), 9_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.id.as_str(), again.secret_sha256.as_str()),
+        ("h1", "sec6")
+    );
+    assert_eq!(
+        again.livechat_webhook_id, None,
+        "one LiveChat lost is registered again"
+    );
+    assert!(store
+        .set_upstream_webhook_id("h1", "sec6", "lc-1")
+        .await
+        .unwrap());
+    let registered = store.upstream_webhook("h1").await.unwrap().unwrap();
 
     assert!(store
         .release_unused_upstream_webhook("acct", "chat_started")

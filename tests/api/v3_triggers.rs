@@ -371,3 +371,38 @@ async fn the_sandbox_fires_v3_triggers() {
     wait_for("the demo chat", || flow.received().len() == 1).await;
     assert!(flow.received()[0]["chat"]["messages"].is_array());
 }
+
+#[actix_web::test]
+async fn a_webhook_removed_at_livechat_comes_back_with_the_next_subscription() {
+    let app = v3_app().await;
+    let first = Callback::spawn().await;
+    app.subscribe(CHAT_STARTS, &first.url).await;
+    let hook = hooks(&app, &app.owner, "incoming_chat").remove(0);
+    let removed = app
+        .client
+        .post(format!(
+            "{}/v3.6/configuration/action/unregister_webhook",
+            app.fake.base_url()
+        ))
+        .insert_header(("Authorization", app.auth()))
+        .send_json(&json!({"id": hook["id"], "owner_client_id": "gateway-test-client"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        removed.status().as_u16(),
+        200,
+        "someone removes it in the console"
+    );
+    assert!(hooks(&app, &app.owner, "incoming_chat").is_empty());
+
+    let second = Callback::spawn().await;
+    app.subscribe(CHAT_STARTS, &second.url).await;
+    let back = hooks(&app, &app.owner, "incoming_chat");
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0]["url"], hook["url"], "the same intake URL");
+    app.fake.fire(Some(&app.owner), "chat_started").await;
+    wait_for("both flows", || {
+        first.received().len() == 1 && second.received().len() == 1
+    })
+    .await;
+}

@@ -283,6 +283,14 @@ impl Backend for PostgresStore {
         triggers::abandon_upstream_claim(&self.pool, id, secret_sha256).await
     }
 
+    async fn forget_upstream_webhook(
+        &self,
+        id: &str,
+        livechat_webhook_id: &str,
+    ) -> Result<bool, StoreError> {
+        triggers::forget_upstream_webhook(&self.pool, id, livechat_webhook_id).await
+    }
+
     async fn set_upstream_organization(
         &self,
         id: &str,

@@ -211,3 +211,19 @@ pub(crate) async fn abandon_upstream_claim(
     .await?;
     Ok(done.rows_affected() > 0)
 }
+
+pub(crate) async fn forget_upstream_webhook(
+    pool: &PgPool,
+    id: &str,
+    livechat_webhook_id: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE upstream_webhooks SET livechat_webhook_id = NULL, claim_until_ms = 0 \
+         WHERE id = $1 AND livechat_webhook_id = $2",
+    )
+    .bind(id)
+    .bind(livechat_webhook_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
