@@ -55,6 +55,8 @@ impl Shared {
             .env("GATEWAY_SECRET", &self.secret)
             .env("GATEWAY_PUBLIC_URL", public)
             .env("GATEWAY_LIVECHAT_URL", self.livechat.base_url())
+            .env("GATEWAY_HELPDESK_URL", self.livechat.base_url())
+            .env("GATEWAY_LIVECHAT_CLIENT_ID", "shared-test-client")
             .env("GATEWAY_ALLOW_PRIVATE_CALLBACKS", "true")
             .env("GATEWAY_RETRY_SCHEDULE", schedule)
             .env("RUST_LOG", "warn")
@@ -64,9 +66,21 @@ impl Shared {
     }
 
     async fn subscribe(&self, through: &Gateway, route: &str, callback: &str) -> (String, String) {
+        self.subscribe_as(through, &self.login, route, callback)
+            .await
+    }
+
+    /// As `subscribe`, with `login` as the username (the account ID for LiveChat API v3).
+    async fn subscribe_as(
+        &self,
+        through: &Gateway,
+        login: &str,
+        route: &str,
+        callback: &str,
+    ) -> (String, String) {
         let mut res = awc::Client::default()
             .post(through.url(route))
-            .basic_auth(&self.login, &self.key)
+            .basic_auth(login, &self.key)
             .send_json(&json!({"url": callback}))
             .await
             .expect("subscribe answers");
@@ -86,9 +100,13 @@ impl Shared {
     }
 
     async fn unsubscribe(&self, location: &str) -> u16 {
+        self.unsubscribe_as(&self.login, location).await
+    }
+
+    async fn unsubscribe_as(&self, login: &str, location: &str) -> u16 {
         let res = awc::Client::default()
             .delete(location)
-            .basic_auth(&self.login, &self.key)
+            .basic_auth(login, &self.key)
             .send()
             .await
             .expect("unsubscribe answers");
@@ -171,6 +189,59 @@ async fn subscribed_through_one_replica_delivered_through_the_other_removed_thro
     assert!(closed(store.subscription(&other).await.unwrap()));
     assert!(shared.livechat.webhooks(&shared.login).is_empty());
     store.close().await;
+    drop((a, b));
+    shared.finish().await;
+}
+
+/// LiveChat API v3 allows three webhooks per action per app: flows saved at the same moment
+/// through two replicas share one, which goes when the last of them leaves through either.
+#[actix_web::test]
+async fn replicas_share_one_v3_webhook_per_account_and_trigger() {
+    let Some(shared) = Shared::new().await else {
+        return;
+    };
+    let (port_a, port_b) = (free_port(), free_port());
+    let public_a = format!("http://127.0.0.1:{port_a}");
+    let (a, b) = (
+        shared.replica("a", port_a, &public_a),
+        shared.replica("b", port_b, &public_a),
+    );
+    let (a, b) = (a.ready().await, b.ready().await);
+    let account = shared.livechat.account_id(&shared.login).unwrap();
+    let mut flows = Vec::new();
+    for _ in 0..6 {
+        flows.push(Callback::spawn().await);
+    }
+    let subscribes = flows.iter().enumerate().map(|(i, f)| {
+        let through = if i % 2 == 0 { &a } else { &b };
+        shared.subscribe_as(through, &account, CHAT_STARTS, &f.url)
+    });
+    let made = futures_util::future::join_all(subscribes).await;
+    let hooks = shared.livechat.v3_webhooks(&shared.login);
+    assert_eq!(
+        hooks.len(),
+        1,
+        "one webhook for six flows on two replicas: {hooks:?}"
+    );
+
+    let sent = shared
+        .livechat
+        .fire(Some(&shared.login), "chat_started")
+        .await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].status, Some(200));
+    for f in &flows {
+        wait_for("every flow", || f.received().len() == 1).await;
+    }
+    for (i, (_, location)) in made.iter().enumerate() {
+        let location = match i % 2 {
+            0 => location.replace(&public_a, &b.url("")),
+            _ => location.clone(),
+        };
+        assert_eq!(shared.unsubscribe_as(&account, &location).await, 204);
+        let left = shared.livechat.v3_webhooks(&shared.login).len();
+        assert_eq!(left, usize::from(i < 5), "after {} of 6 left", i + 1);
+    }
     drop((a, b));
     shared.finish().await;
 }
