@@ -109,6 +109,16 @@ mod tests {
         ConnectionId::from_stored(format!("test-{:016x}", rand::random::<u64>()))
     }
 
+    /// Azure Cache for Redis (and most managed Redis) takes TLS only.
+    #[test]
+    fn a_tls_url_is_accepted() {
+        runtime().block_on(async {
+            let t =
+                RedisThrottle::connect_lazily("rediss://cache.example.com:6380", Limits::new(1, 1));
+            assert!(t.is_ok(), "{:?}", t.err());
+        });
+    }
+
     #[test]
     fn keys_name_the_connection_id_only() {
         let id = ConnectionId::from_stored("AbC-123_x".into());

@@ -27,6 +27,9 @@ use super::{
 /// The channel on which a stored (or replayed) delivery is announced to every replica.
 const CHANNEL: &str = "livechat_gateway_deliveries";
 
+/// How far this host's clock may be from the database's before start-up warns.
+const MAX_CLOCK_SKEW_MS: i64 = 2_000;
+
 /// Connections per replica: the worker's claims and records, intake, admin routes, plus the
 /// one the LISTEN task keeps.
 const MAX_CONNECTIONS: u32 = 10;
@@ -69,7 +72,30 @@ impl PostgresStore {
     pub async fn serve(database_url: &str) -> Result<Self, StoreError> {
         let store = Self::connect(database_url).await?;
         store.liveness.start(store.options.clone()).await?;
+        store.warn_if_clock_is_off().await;
         Ok(store)
+    }
+
+    /// Replicas judge due times and leases by their own clocks: say so when this host's is
+    /// far from the database's (and so, likely, from the other replicas').
+    async fn warn_if_clock_is_off(&self) {
+        let db: Result<i64, _> =
+            sqlx::query_scalar("SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint")
+                .fetch_one(&self.pool)
+                .await;
+        let here = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        if let Ok(db) = db {
+            if (here - db).abs() > MAX_CLOCK_SKEW_MS {
+                log::warn!(
+                    "this host's clock is {} ms off PostgreSQL's: keep every replica's clock in \
+                     sync (NTP), or retries go out late and a cut-off replica's deliveries are \
+                     taken over early",
+                    here - db
+                );
+            }
+        }
     }
 
     #[cfg(test)]

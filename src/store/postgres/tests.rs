@@ -252,3 +252,32 @@ async fn a_dead_replicas_claims_are_taken_over_at_once_and_a_live_ones_never() {
     })
     .await;
 }
+
+/// Managed PostgreSQL (Azure Database for PostgreSQL among them) requires TLS.
+#[actix_web::test]
+async fn the_store_is_reached_over_tls_when_the_url_asks_for_it() {
+    with_database(|url| async move {
+        let plain = PostgresStore::connect(&url).await.unwrap();
+        let ssl: String = sqlx::query_scalar("SHOW ssl")
+            .fetch_one(plain.pool())
+            .await
+            .unwrap();
+        plain.close().await;
+        if ssl != "on" {
+            eprintln!("skipped: the test server does not offer TLS");
+            return;
+        }
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let tls = PostgresStore::connect(&format!("{url}{sep}sslmode=require"))
+            .await
+            .expect("connects over TLS");
+        let used: bool =
+            sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                .fetch_one(tls.pool())
+                .await
+                .unwrap();
+        assert!(used, "the connection is encrypted");
+        tls.close().await;
+    })
+    .await;
+}
