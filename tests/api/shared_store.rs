@@ -50,19 +50,41 @@ impl Shared {
             .chain(std::iter::repeat_n("300ms", 200))
             .collect::<Vec<_>>()
             .join(",");
+        let mut cmd = self.command();
+        cmd.env("GATEWAY_RETRY_SCHEDULE", schedule)
+            .env("GATEWAY_PUBLIC_URL", public);
+        Gateway::spawn(cmd, port, &self.dir.join(format!("{name}.log")))
+    }
+
+    /// The binary with this test's shared settings (`serve` or another subcommand to add).
+    fn command(&self) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.env("GATEWAY_DATABASE_URL", &self.db.url)
             .env("GATEWAY_SECRET", &self.secret)
-            .env("GATEWAY_PUBLIC_URL", public)
             .env("GATEWAY_LIVECHAT_URL", self.livechat.base_url())
             .env("GATEWAY_HELPDESK_URL", self.livechat.base_url())
             .env("GATEWAY_LIVECHAT_CLIENT_ID", "shared-test-client")
             .env("GATEWAY_ALLOW_PRIVATE_CALLBACKS", "true")
-            .env("GATEWAY_RETRY_SCHEDULE", schedule)
             .env("RUST_LOG", "warn")
             .env_remove("GATEWAY_SECRET_FILE")
             .env_remove("GATEWAY_REDIS_URL");
-        Gateway::spawn(cmd, port, &self.dir.join(format!("{name}.log")))
+        cmd
+    }
+
+    /// `livechat-gateway deliveries <args>` on the shared database: its standard output.
+    fn deliveries(&self, args: &[&str]) -> String {
+        let out = self
+            .command()
+            .arg("deliveries")
+            .args(args)
+            .output()
+            .expect("the CLI runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
     }
 
     async fn subscribe(&self, through: &Gateway, route: &str, callback: &str) -> (String, String) {
@@ -376,5 +398,52 @@ async fn a_replica_killed_mid_backlog_loses_none_of_200_events() {
     assert!(!b.log().contains("panicked"), "{}", b.log());
     store.close().await;
     drop(b);
+    shared.finish().await;
+}
+
+#[actix_web::test]
+async fn a_dead_letter_replayed_from_the_command_line_goes_out_through_a_running_replica() {
+    let Some(shared) = Shared::new().await else {
+        return;
+    };
+    let port = free_port();
+    let mut cmd = shared.command();
+    cmd.env("GATEWAY_RETRY_SCHEDULE", "0s") // one attempt, then the dead letters
+        .env("GATEWAY_PUBLIC_URL", format!("http://127.0.0.1:{port}"));
+    let a = Gateway::spawn(cmd, port, &shared.dir.join("a.log"))
+        .ready()
+        .await;
+    let flow = Callback::spawn().await;
+    flow.answer_all(400, Duration::ZERO);
+    shared.subscribe(&a, CHAT_STARTS, &flow.url).await;
+    let sent = shared
+        .livechat
+        .fire(Some(&shared.login), "chat_started")
+        .await;
+    assert_eq!(sent[0].status, Some(200));
+    let store = shared.store().await;
+    eventually("a dead letter", || async {
+        store.counts(0).await.unwrap().dead == 1
+    })
+    .await;
+    let listed = shared.deliveries(&["list", "--dead"]);
+    assert!(listed.contains("dead"), "{listed}");
+
+    // Fixed, the flow takes it when an operator replays it from another process.
+    flow.answer_all(202, Duration::ZERO);
+    let replayed = shared.deliveries(&["replay", "--all-dead"]);
+    assert!(replayed.contains('1'), "{replayed}");
+    wait_for("the replayed notification", || flow.received().len() == 1).await;
+    assert_eq!(
+        chat_ids(&flow.received()),
+        [sent[0].payload["chat"]["id"].as_str().unwrap()]
+    );
+    eventually("nothing left", || async {
+        let c = store.counts(0).await.unwrap();
+        c.dead == 0 && c.pending == 0
+    })
+    .await;
+    store.close().await;
+    drop(a);
     shared.finish().await;
 }
