@@ -192,6 +192,15 @@ async fn subscribed_through_one_replica_delivered_through_the_other_removed_thro
     let store = shared.store().await;
     wait_for("5 notifications", || flow.received().len() >= 5).await;
     eventually("nothing pending", || async { pending(&store).await == 0 }).await;
+    let stored = every_row(&shared.db.url).await;
+    assert!(
+        !stored.contains(&shared.key),
+        "the API key is stored in clear"
+    );
+    assert!(
+        !stored.contains(&flow.url),
+        "the callback URL is stored in clear"
+    );
     let received = flow.received();
     let chats: Vec<&str> = received
         .iter()
@@ -266,6 +275,27 @@ async fn replicas_share_one_v3_webhook_per_account_and_trigger() {
     }
     drop((a, b));
     shared.finish().await;
+}
+
+/// Every row of every table of the database, as text.
+async fn every_row(db_url: &str) -> String {
+    let pool = sqlx::PgPool::connect(db_url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut all = String::new();
+    for table in tables {
+        let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT t::text FROM \"{table}\" t"))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        all.extend(rows);
+    }
+    pool.close().await;
+    all
 }
 
 /// Deliveries leased at this moment: the ones in flight on the killed replica, and those the
@@ -446,4 +476,38 @@ async fn a_dead_letter_replayed_from_the_command_line_goes_out_through_a_running
     store.close().await;
     drop(a);
     shared.finish().await;
+}
+
+#[actix_web::test]
+async fn a_replica_on_postgres_without_the_shared_secret_refuses_to_start() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env(
+            "GATEWAY_DATABASE_URL",
+            "postgres://gateway@127.0.0.1:9/gateway",
+        )
+        .env_remove("GATEWAY_SECRET")
+        .env_remove("GATEWAY_SECRET_FILE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("it kept running without a secret");
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!status.success());
+    assert!(
+        err.contains("GATEWAY_SECRET") && err.contains("every replica"),
+        "{err}"
+    );
 }
