@@ -69,17 +69,22 @@ pub fn event(target: &'static str, level: log::Level, message: &str, fields: &[(
 
 /// `message k=v k="v w"`.
 pub fn text_event(message: &str, fields: &[(&str, Value)]) -> String {
-    let mut out = message.to_string();
+    use std::fmt::Write;
+    let mut out = String::with_capacity(message.len() + 32 * fields.len());
+    out.push_str(message);
     for (k, v) in fields {
-        let v = match v {
-            Value::Null => continue,
-            Value::String(s) if s.is_empty() || s.contains([' ', '"', '=']) => {
-                Value::String(s.clone()).to_string()
+        if v.is_null() {
+            continue;
+        }
+        out.push(' ');
+        out.push_str(k);
+        out.push('=');
+        match v {
+            Value::String(s) if !s.is_empty() && !s.contains([' ', '"', '=']) => out.push_str(s),
+            other => {
+                let _ = write!(out, "{other}");
             }
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        out.push_str(&format!(" {k}={v}"));
+        }
     }
     out
 }

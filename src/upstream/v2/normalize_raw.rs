@@ -150,6 +150,19 @@ fn push_json(buf: &mut Vec<u8>, v: &impl serde::Serialize) {
     let _ = serde_json::to_writer(&mut *buf, v);
 }
 
+/// A key as LiveChat wrote it when it needed no escapes (serde borrows exactly those, and a
+/// JSON string without escapes holds no quote, backslash or control character); else escaped.
+fn push_key(buf: &mut Vec<u8>, k: &Cow<'_, str>) {
+    match k {
+        Cow::Borrowed(k) => {
+            buf.push(b'"');
+            buf.extend_from_slice(k.as_bytes());
+            buf.push(b'"');
+        }
+        Cow::Owned(k) => push_json(buf, k),
+    }
+}
+
 /// Writes `{..}`: each field's key, then its value as `rewrite` writes it; `rewrite` answers
 /// false to drop the field. `extra` is appended last.
 fn write_object<'a>(
@@ -165,7 +178,7 @@ fn write_object<'a>(
         if !first {
             buf.push(b',');
         }
-        push_json(buf, k);
+        push_key(buf, k);
         buf.push(b':');
         if rewrite(buf, k, v) {
             first = false;
