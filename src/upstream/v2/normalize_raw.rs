@@ -152,6 +152,8 @@ fn push_json(buf: &mut Vec<u8>, v: &impl serde::Serialize) {
 
 /// A key as LiveChat wrote it when it needed no escapes (serde borrows exactly those, and a
 /// JSON string without escapes holds no quote, backslash or control character); else escaped.
+// The `Cow` itself is the point: borrowed means LiveChat wrote the key without escapes.
+#[allow(clippy::ptr_arg)]
 fn push_key(buf: &mut Vec<u8>, k: &Cow<'_, str>) {
     match k {
         Cow::Borrowed(k) => {
