@@ -88,7 +88,7 @@ impl<'de> Visitor<'de> for Shape {
     fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Node<'de>, M::Error> {
         let mut out: Vec<(Cow<'de, str>, Field<'de>)> =
             Vec::with_capacity(m.size_hint().unwrap_or(16));
-        while let Some(k) = m.next_key::<Cow<'de, str>>()? {
+        while let Some(k) = m.next_key_seed(Key)? {
             let v = match self.deep.contains(&k.as_ref()) {
                 true => Field::Node(m.next_value_seed(ITEMS)?),
                 false => Field::Raw(m.next_value()?),
@@ -127,6 +127,30 @@ impl<'de> Visitor<'de> for Shape {
     }
     fn visit_unit<E>(self) -> Result<Node<'de>, E> {
         Ok(Node::Other(Value::Null))
+    }
+}
+
+/// An object key, borrowed from LiveChat's bytes when it has no escapes (serde's own `Cow`
+/// always copies), so `push_key` can write it back as it came.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_owned()))
     }
 }
 
