@@ -11,6 +11,9 @@ use super::{agents, form, helpdesk, hooks, lock, tickets, v3};
 use super::{ErrorShape, InjectedResponse, Quirks, RecordedRequest};
 use std::sync::Mutex;
 
+/// Requests the fake remembers (see [`super::FakeLiveChat::requests`]).
+const MAX_RECORDED: usize = 10_000;
+
 /// A JSON answer before it becomes an `HttpResponse`.
 pub(crate) struct Reply {
     pub status: u16,
@@ -83,6 +86,10 @@ pub(crate) async fn handle(
 
     let injected = {
         let mut st = lock(&state);
+        // The sandbox runs for days: keep the recent requests only (tests see them all).
+        if st.requests.len() >= MAX_RECORDED {
+            st.requests.drain(..MAX_RECORDED / 2);
+        }
         st.requests.push(RecordedRequest {
             method: method.clone(),
             path: path.clone(),
