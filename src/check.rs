@@ -58,8 +58,48 @@ pub async fn check_all(settings: &Settings, creds: Option<Credentials>) -> Vec<F
     out.push(secret(settings));
     out.push(store(settings).await);
     out.push(redis(settings).await);
+    let v3 = v3_triggers(settings, creds.as_ref()).await;
     out.push(livechat(settings, creds).await);
+    out.extend(v3);
     out
+}
+
+/// For a LiveChat API v3 connection: can chat triggers register their webhook? They need the
+/// Developer Console app (GATEWAY_LIVECHAT_CLIENT_ID) and a token allowed to list its webhooks.
+async fn v3_triggers(s: &Settings, creds: Option<&Credentials>) -> Option<Finding> {
+    const WHAT: &str = "v3 chat triggers";
+    let creds = creds?;
+    let clock = crate::clock::system();
+    let notices = Notices::new(clock, crate::metrics::NoticeCounter::default());
+    let up = Upstreams::new(s, std::sync::Arc::new(notices));
+    if up.generation(creds) != crate::upstream::Generation::V3 {
+        return None;
+    }
+    let Some(app) = s.livechat_client_id.as_deref() else {
+        return Some(finding(
+            WHAT,
+            Verdict::Warn,
+            "GATEWAY_LIVECHAT_CLIENT_ID is not set: subscribing a chat trigger on this connection              answers 503. Set it to the Client ID of a Developer Console app installed on the              account (ticket_created polls HelpDesk and needs none).",
+        ));
+    };
+    let listed = match up.v3(creds) {
+        Ok(lc) => lc.webhooks_at(creds, "").await,
+        Err(e) => Err(e),
+    };
+    Some(match listed {
+        Ok(_) => finding(
+            WHAT,
+            Verdict::Ok,
+            format!("the token may manage app {app}'s webhooks"),
+        ),
+        Err(e) => finding(
+            WHAT,
+            Verdict::Fail,
+            format!(
+                "LiveChat refused to list app {app}'s webhooks ({e}). Give the personal access                  token the webhooks.configuration:rw scope (and chats--all:ro for chat ended),                  and install the app on the account (Developer Console > Private installation)."
+            ),
+        ),
+    })
 }
 
 /// The report: one aligned line per check, then a summary.

@@ -22,6 +22,7 @@ fn gateway<A: AsRef<OsStr>, K: AsRef<OsStr>, V: AsRef<OsStr>>(
         "GATEWAY_REDIS_URL",
         "GATEWAY_DATABASE_URL",
         "GATEWAY_LIVECHAT_URL",
+        "GATEWAY_LIVECHAT_CLIENT_ID",
     ] {
         cmd.env_remove(var);
     }
@@ -107,6 +108,26 @@ async fn a_sound_setup_passes_every_check() {
     assert!(c.line("LiveChat login").starts_with("ok"), "{}", c.text);
     assert!(c.text.contains("Everything the gateway needs is in order."));
     assert!(!c.text.contains(&s.key), "the key is echoed:\n{}", c.text);
+    drop(s.livechat);
+}
+
+#[actix_web::test]
+async fn a_v3_connection_is_told_what_its_chat_triggers_need() {
+    let mut s = setup().await;
+    let account = s.livechat.account_id(&s.login).unwrap();
+    let args = ["--login", account.as_str(), "--api-key", s.key.as_str()];
+    let c = check(&s.env, &args).await;
+    assert!(c.ok, "a warning, not a failure:\n{}", c.text);
+    let line = c.line("v3 chat triggers");
+    assert!(
+        line.starts_with("warn") && line.contains("GATEWAY_LIVECHAT_CLIENT_ID"),
+        "{line}"
+    );
+    s.env.push(("GATEWAY_LIVECHAT_CLIENT_ID", "my-app".into()));
+    let c = check(&s.env, &args).await;
+    assert!(c.line("v3 chat triggers").starts_with("ok"), "{}", c.text);
+    let v2 = check(&s.env, &["--login", &s.login, "--api-key", &s.key]).await;
+    assert!(!v2.text.contains("v3 chat triggers"), "{}", v2.text);
     drop(s.livechat);
 }
 
