@@ -238,19 +238,22 @@ async fn store(s: &Settings) -> Finding {
     let probe = async {
         let store = Store::connect(url).await?;
         store.ping().await?;
-        store
+        let counts = store
             .counts(crate::clock::Clock::now_ms(&crate::clock::SystemClock))
-            .await
+            .await?;
+        Ok::<_, crate::store::StoreError>((counts, store.observations().await?))
     };
     match tokio::time::timeout(PROBE_TIMEOUT * 2, probe).await {
-        Ok(Ok(c)) => finding(
-            WHAT,
-            Verdict::Ok,
-            format!(
+        Ok(Ok((c, notes))) => {
+            let answers = format!(
                 "{shown} answers ({} subscription(s), {} pending, {} dead)",
                 c.subscriptions, c.pending, c.dead
-            ),
-        ),
+            );
+            match notes.is_empty() {
+                true => finding(WHAT, Verdict::Ok, answers),
+                false => finding(WHAT, Verdict::Warn, format!("{answers}, but {}", notes.join("; "))),
+            }
+        }
         Ok(Err(e)) => finding(
             WHAT,
             Verdict::Fail,

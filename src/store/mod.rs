@@ -225,6 +225,12 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// one statement (as `release_unused_upstream_webhook`); `false` when it stays.
     async fn release_unused_ticket_cursor(&self, connection_id: &str) -> Result<bool, StoreError>;
 
+    /// What an operator should know about how the store is reached (`check` shows it), e.g. a
+    /// shared database over an unencrypted connection; empty when nothing deserves attention.
+    async fn observations(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
     /// Arranges for `wake` to be called whenever any gateway sharing this store stores a
     /// delivery. A store only one gateway uses needs nothing: its intake wakes its worker.
     async fn on_new_delivery(&self, _wake: Wake) -> Result<(), StoreError> {

@@ -132,6 +132,28 @@ async fn a_v3_connection_is_told_what_its_chat_triggers_need() {
 }
 
 #[actix_web::test]
+async fn a_shared_postgres_store_passes_with_the_shared_secret() {
+    use livechat_gateway::store::scratch::{test_server_url, ScratchDatabase};
+    let Some(server) = test_server_url() else {
+        return;
+    };
+    let db = ScratchDatabase::create(&server).await.unwrap();
+    let mut s = setup().await;
+    s.env[0].1 = db.url.clone();
+    s.env.push(("GATEWAY_SECRET", random_hex(32)));
+    let c = check(&s.env, &[]).await;
+    // On this machine: loopback (no TLS needed) and the same clock, so nothing to warn about.
+    let store = c.line("store");
+    assert!(store.starts_with("ok"), "{}", c.text);
+    assert!(store.contains("0 subscription(s)"), "{store}");
+    assert!(
+        !store.contains(&server),
+        "the URL is shown redacted: {store}"
+    );
+    db.drop_now().await.unwrap();
+}
+
+#[actix_web::test]
 async fn an_unreachable_store_and_redis_are_failures_with_a_fix() {
     let mut s = setup().await;
     // A folder that cannot be made: its parent is a file.

@@ -79,23 +79,79 @@ impl PostgresStore {
     /// Replicas judge due times and leases by their own clocks: say so when this host's is
     /// far from the database's (and so, likely, from the other replicas').
     async fn warn_if_clock_is_off(&self) {
-        let db: Result<i64, _> =
+        if let Ok(skew) = self.clock_skew_ms().await {
+            if let Some(note) = clock_note(skew) {
+                log::warn!("{note}");
+            }
+        }
+    }
+
+    /// This host's clock minus the database server's, in ms (a round trip's error).
+    async fn clock_skew_ms(&self) -> Result<i64, StoreError> {
+        let db: i64 =
             sqlx::query_scalar("SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint")
                 .fetch_one(&self.pool)
-                .await;
+                .await?;
         let here = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
-        if let Ok(db) = db {
-            if (here - db).abs() > MAX_CLOCK_SKEW_MS {
-                log::warn!(
-                    "this host's clock is {} ms off PostgreSQL's: keep every replica's clock in \
-                     sync (NTP), or retries go out late and a cut-off replica's deliveries are \
-                     taken over early",
-                    here - db
-                );
-            }
-        }
+        Ok(here - db)
+    }
+
+    /// Whether this connection to the server is encrypted.
+    async fn encrypted(&self) -> Result<bool, StoreError> {
+        let ssl: Option<bool> =
+            sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(ssl.unwrap_or(false))
+    }
+}
+
+fn clock_note(skew_ms: i64) -> Option<String> {
+    (skew_ms.abs() > MAX_CLOCK_SKEW_MS).then(|| {
+        format!(
+            "this host's clock is {skew_ms} ms off PostgreSQL's: keep every replica's clock in \
+             sync (NTP), or retries go out late and a cut-off replica's deliveries are taken \
+             over early"
+        )
+    })
+}
+
+/// What `check` should say about a store reached over `encrypted` or not, on a host that is
+/// `local` or not (a socket or loopback address needs no TLS), with this clock skew.
+fn observations_of(encrypted: bool, local: bool, skew_ms: i64) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !encrypted && !local {
+        notes.push(
+            "the connection to PostgreSQL is not encrypted: add ?sslmode=verify-full to \
+             GATEWAY_DATABASE_URL (it carries sealed credentials and every event)"
+                .to_string(),
+        );
+    }
+    notes.extend(clock_note(skew_ms));
+    notes
+}
+
+/// Whether `host` (a name, an address or a socket folder) is this machine.
+fn is_local(host: &str) -> bool {
+    host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl PostgresStore {
+    /// See `Backend::observations`.
+    async fn notes(&self) -> Result<Vec<String>, StoreError> {
+        let local = is_local(self.options.get_host());
+        Ok(observations_of(
+            self.encrypted().await?,
+            local,
+            self.clock_skew_ms().await?,
+        ))
     }
 
     #[cfg(test)]
@@ -362,6 +418,10 @@ impl Backend for PostgresStore {
         queue::counts(&self.pool, now_ms).await
     }
 
+    async fn observations(&self) -> Result<Vec<String>, StoreError> {
+        self.notes().await
+    }
+
     async fn on_new_delivery(&self, wake: Wake) -> Result<(), StoreError> {
         self.listener.start(&self.pool, CHANNEL, wake).await
     }
@@ -369,3 +429,35 @@ impl Backend for PostgresStore {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod observation_tests {
+    use super::*;
+
+    #[test]
+    fn an_unencrypted_remote_database_and_a_skewed_clock_are_named() {
+        assert!(observations_of(true, false, 0).is_empty());
+        assert!(observations_of(false, true, 1_999).is_empty());
+        let remote = observations_of(false, false, 0);
+        assert_eq!(remote.len(), 1);
+        assert!(remote[0].contains("sslmode=verify-full"), "{remote:?}");
+        let skewed = observations_of(true, false, -2_500);
+        assert!(skewed[0].contains("-2500 ms off"), "{skewed:?}");
+    }
+
+    #[test]
+    fn sockets_and_loopback_are_local() {
+        for host in [
+            "/var/run/postgresql",
+            "localhost",
+            "127.0.0.1",
+            "::1",
+            "[::1]",
+        ] {
+            assert!(is_local(host), "{host}");
+        }
+        for host in ["db", "10.0.0.5", "gw.postgres.database.azure.com"] {
+            assert!(!is_local(host), "{host}");
+        }
+    }
+}
