@@ -9,13 +9,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use super::group_commit::{Write, Writer};
-use super::sqlite_triggers as triggers;
 use super::types::{
     deliveries, DeliveryRow, SubscriptionRow, DELIVERY_COLUMNS, SUBSCRIPTION_COLUMNS,
 };
 use super::{
     Backend, Counts, Delivery, Lease, NewDelivery, Outcome, ReplaySelector, StoreError,
-    Subscription, TicketCursor, UpstreamWebhook,
+    Subscription,
 };
 use crate::secret::sqlite_path;
 
@@ -44,7 +43,7 @@ fn owner_only(file: &std::path::Path) {
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
     file: Option<std::path::PathBuf>,
     /// Held while this process serves the file (see `take_over`).
     owner: std::sync::Arc<std::sync::Mutex<Option<std::fs::File>>>,
@@ -377,100 +376,6 @@ impl Backend for SqliteStore {
             }
         };
         Ok(done.rows_affected())
-    }
-
-    async fn open_subscriptions_of_account(
-        &self,
-        account_key: &str,
-        event_type: &str,
-    ) -> Result<Vec<Subscription>, StoreError> {
-        triggers::open_subscriptions(&self.pool, "account_key", account_key, event_type).await
-    }
-
-    async fn open_subscriptions_of_connection(
-        &self,
-        connection_id: &str,
-        event_type: &str,
-    ) -> Result<Vec<Subscription>, StoreError> {
-        triggers::open_subscriptions(&self.pool, "connection_id", connection_id, event_type).await
-    }
-
-    async fn claim_upstream_webhook(
-        &self,
-        candidate: &UpstreamWebhook,
-        now_ms: i64,
-    ) -> Result<UpstreamWebhook, StoreError> {
-        triggers::claim_upstream_webhook(&self.pool, candidate, now_ms).await
-    }
-
-    async fn upstream_webhook(&self, id: &str) -> Result<Option<UpstreamWebhook>, StoreError> {
-        triggers::upstream_webhook(&self.pool, id).await
-    }
-
-    async fn set_upstream_webhook_id(
-        &self,
-        id: &str,
-        secret_sha256: &str,
-        livechat_webhook_id: &str,
-    ) -> Result<bool, StoreError> {
-        triggers::set_upstream_webhook_id(&self.pool, id, secret_sha256, livechat_webhook_id).await
-    }
-
-    async fn abandon_upstream_claim(
-        &self,
-        id: &str,
-        secret_sha256: &str,
-    ) -> Result<bool, StoreError> {
-        triggers::abandon_upstream_claim(&self.pool, id, secret_sha256).await
-    }
-
-    async fn forget_upstream_webhook(
-        &self,
-        id: &str,
-        livechat_webhook_id: &str,
-    ) -> Result<bool, StoreError> {
-        triggers::forget_upstream_webhook(&self.pool, id, livechat_webhook_id).await
-    }
-
-    async fn set_upstream_organization(
-        &self,
-        id: &str,
-        organization_id: &str,
-    ) -> Result<bool, StoreError> {
-        triggers::set_upstream_organization(&self.pool, id, organization_id).await
-    }
-
-    async fn release_unused_upstream_webhook(
-        &self,
-        account_key: &str,
-        event_type: &str,
-    ) -> Result<Option<UpstreamWebhook>, StoreError> {
-        triggers::release_unused_upstream_webhook(&self.pool, account_key, event_type).await
-    }
-
-    async fn insert_ticket_cursor(&self, cursor: &TicketCursor) -> Result<bool, StoreError> {
-        triggers::insert_ticket_cursor(&self.pool, cursor).await
-    }
-
-    async fn claim_ticket_cursors(
-        &self,
-        now_ms: i64,
-        lease: &Lease,
-        limit: u32,
-    ) -> Result<Vec<TicketCursor>, StoreError> {
-        triggers::claim_ticket_cursors(&self.pool, now_ms, lease, limit).await
-    }
-
-    async fn advance_ticket_cursor(
-        &self,
-        cursor: &TicketCursor,
-        lease_token: &str,
-    ) -> Result<bool, StoreError> {
-        triggers::advance_ticket_cursor(&self.pool, cursor, lease_token).await
-    }
-
-    async fn release_unused_ticket_cursor(&self, connection_id: &str) -> Result<bool, StoreError> {
-        triggers::release_unused_ticket_cursor(&self.pool, connection_id).await
     }
 
     async fn counts(&self, now_ms: i64) -> Result<Counts, StoreError> {
