@@ -49,15 +49,40 @@ impl ScratchDatabase {
     }
 
     /// Drops the database, closing whatever connections are still open on it.
-    pub async fn drop_now(self) -> Result<(), StoreError> {
-        let mut admin = PgConnection::connect(&self.server_url).await?;
-        sqlx::query(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ))
+    pub async fn drop_now(mut self) -> Result<(), StoreError> {
+        let dropped = drop_database(&self.server_url, &self.name).await;
+        self.name.clear();
+        dropped
+    }
+}
+
+/// A test that failed before `drop_now` (a panic unwinding past it) still leaves no database
+/// behind: it is dropped from a thread of its own, since `drop` cannot await.
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if self.name.is_empty() {
+            return;
+        }
+        let (server, name) = (self.server_url.clone(), std::mem::take(&mut self.name));
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| StoreError::Setup(e.to_string()))?;
+            rt.block_on(drop_database(&server, &name))
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("the test database could not be dropped: {dropped:?}");
+        }
+    }
+}
+
+async fn drop_database(server_url: &str, name: &str) -> Result<(), StoreError> {
+    let mut admin = PgConnection::connect(server_url).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&mut admin)
         .await?;
-        admin.close().await?;
-        Ok(())
-    }
+    admin.close().await?;
+    Ok(())
 }

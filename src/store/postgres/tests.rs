@@ -281,3 +281,21 @@ async fn the_store_is_reached_over_tls_when_the_url_asks_for_it() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn a_test_database_is_dropped_even_when_its_test_fails_first() {
+    use sqlx::Connection;
+    let Some(server) = test_server_url() else {
+        return;
+    };
+    let db = ScratchDatabase::create(&server).await.unwrap();
+    let name = db.url.rsplit('/').next().unwrap().to_string();
+    drop(db); // as a panic unwinding past `drop_now` would
+    let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "{name} is still there");
+}
