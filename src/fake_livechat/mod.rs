@@ -270,7 +270,7 @@ impl FakeLiveChat {
         seed::seed_demo(&mut self.lock())
     }
 
-    /// Every request received, in order (injected answers included); past 10,000 the oldest
+    /// Every request received, in order (injected answers included); past 2,000 the oldest
     /// half is forgotten.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.lock().requests.clone()

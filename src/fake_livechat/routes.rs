@@ -12,7 +12,7 @@ use super::{ErrorShape, InjectedResponse, Quirks, RecordedRequest};
 use std::sync::Mutex;
 
 /// Requests the fake remembers (see [`super::FakeLiveChat::requests`]).
-const MAX_RECORDED: usize = 10_000;
+const MAX_RECORDED: usize = 2_000;
 
 /// A JSON answer before it becomes an `HttpResponse`.
 pub(crate) struct Reply {
