@@ -215,6 +215,10 @@ pub struct Settings {
     /// With Redis unreachable: `local` (each replica throttles on its own) or `deny` (503).
     #[arg(long, env = "GATEWAY_THROTTLE_FALLBACK", value_enum, default_value_t = ThrottleFallback::Local)]
     pub throttle_fallback: ThrottleFallback,
+    /// The longest one throttle decision waits for Redis before the fallback decides it, in
+    /// milliseconds.
+    #[arg(long, env = "GATEWAY_REDIS_TIMEOUT_MS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..=10_000))]
+    pub redis_timeout_ms: u64,
     /// Calls admitted per connection per window.
     #[arg(long, env = "GATEWAY_THROTTLE_CALLS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub throttle_calls: u32,
@@ -300,6 +304,7 @@ impl Settings {
             },
             redis_url: None,
             throttle_fallback: ThrottleFallback::Local,
+            redis_timeout_ms: 300,
             throttle_calls: 100,
             throttle_window_secs: 60,
             upstream_timeout_ms: 5_000,

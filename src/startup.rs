@@ -268,6 +268,7 @@ fn throttle(settings: &Settings, clock: SharedClock) -> Result<Throttle, BoxErro
         limits,
         settings.redis_url.as_deref(),
         settings.throttle_fallback,
+        Duration::from_millis(settings.redis_timeout_ms),
         clock,
     )
     // The URL may hold a password: name the setting, not its value.

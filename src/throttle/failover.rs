@@ -12,8 +12,6 @@ use super::{Decision, Limits, LocalThrottle, RedisThrottle, ThrottleStatus, Unav
 use crate::credentials::ConnectionId;
 use crate::settings::ThrottleFallback;
 
-/// The longest one decision may wait for Redis before the fallback decides it.
-const DECISION_TIMEOUT: Duration = Duration::from_millis(300);
 /// How often a Redis that failed is asked again.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -23,6 +21,8 @@ pub struct Failover {
     /// admissions, so falling back does not hand every connection a fresh quota.
     local: LocalThrottle,
     mode: ThrottleFallback,
+    /// The longest one decision waits for Redis before the fallback decides it.
+    timeout: Duration,
     down: AtomicBool,
     next_probe: Mutex<Instant>,
 }
@@ -35,11 +35,17 @@ enum Route {
 }
 
 impl Failover {
-    pub fn new(redis: RedisThrottle, local: LocalThrottle, mode: ThrottleFallback) -> Self {
+    pub fn new(
+        redis: RedisThrottle,
+        local: LocalThrottle,
+        mode: ThrottleFallback,
+        timeout: Duration,
+    ) -> Self {
         Self {
             redis,
             local,
             mode,
+            timeout,
             down: AtomicBool::new(false),
             next_probe: Mutex::new(Instant::now()),
         }
@@ -63,7 +69,7 @@ impl Failover {
 
     pub async fn check(&self, id: &ConnectionId) -> Result<Decision, Unavailable> {
         if self.route() == Route::Redis {
-            let answer = tokio::time::timeout(DECISION_TIMEOUT, self.redis.check(id)).await;
+            let answer = tokio::time::timeout(self.timeout, self.redis.check(id)).await;
             match answer {
                 Ok(Ok(decision)) => {
                     self.answered();
@@ -84,7 +90,7 @@ impl Failover {
 
     pub async fn status(&self) -> ThrottleStatus {
         if self.is_down() && self.route() == Route::Redis {
-            match tokio::time::timeout(DECISION_TIMEOUT, self.redis.ping()).await {
+            match tokio::time::timeout(self.timeout, self.redis.ping()).await {
                 Ok(Ok(())) => self.answered(),
                 Ok(Err(e)) => self.failed(&e.to_string()),
                 Err(_) => self.failed("no answer in time"),

@@ -121,14 +121,20 @@ impl Throttle {
         limits: Limits,
         redis_url: Option<&str>,
         fallback: ThrottleFallback,
+        redis_timeout: std::time::Duration,
         clock: SharedClock,
     ) -> Result<Self, ::redis::RedisError> {
         let local = LocalThrottle::new(limits, clock);
         Ok(match redis_url {
             None => Throttle::Local(local),
             Some(url) => {
-                let redis = RedisThrottle::connect_lazily(url, limits)?;
-                Throttle::Shared(Box::new(Failover::new(redis, local, fallback)))
+                let redis = RedisThrottle::connect_lazily(url, limits, redis_timeout)?;
+                Throttle::Shared(Box::new(Failover::new(
+                    redis,
+                    local,
+                    fallback,
+                    redis_timeout,
+                )))
             }
         })
     }

@@ -13,10 +13,6 @@ use crate::credentials::ConnectionId;
 /// Every key the gateway writes starts with this.
 pub const KEY_PREFIX: &str = "livechat-gateway:throttle:";
 
-/// Connecting or answering must not take longer than this; the failover bounds each decision
-/// again on top.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
-
 pub struct RedisThrottle {
     limits: Limits,
     conn: ConnectionManager,
@@ -29,13 +25,9 @@ pub fn key(id: &ConnectionId) -> String {
 
 impl RedisThrottle {
     /// Checks the URL now and connects on first use; the manager reconnects after a failure.
-    pub fn connect_lazily(url: &str, limits: Limits) -> RedisResult<Self> {
-        Self::connect_with_timeout(url, limits, REDIS_TIMEOUT)
-    }
-
-    /// As `connect_lazily`, waiting up to `timeout` for each answer (tests of the script's
-    /// decisions, which must not fail because a loaded machine answered late).
-    fn connect_with_timeout(url: &str, limits: Limits, timeout: Duration) -> RedisResult<Self> {
+    /// Connecting or one answer may take up to `timeout` (`GATEWAY_REDIS_TIMEOUT_MS`, which
+    /// the failover bounds each decision by again).
+    pub fn connect_lazily(url: &str, limits: Limits, timeout: Duration) -> RedisResult<Self> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
@@ -90,6 +82,9 @@ mod tests {
     use crate::throttle::LocalThrottle;
     use proptest::prelude::*;
 
+    /// The default of `GATEWAY_REDIS_TIMEOUT_MS`.
+    const MS_300: Duration = Duration::from_millis(300);
+
     fn redis_url() -> Option<String> {
         let url = std::env::var("GATEWAY_TEST_REDIS_URL").ok();
         if url.is_none() {
@@ -113,8 +108,11 @@ mod tests {
     #[test]
     fn a_tls_url_is_accepted() {
         runtime().block_on(async {
-            let t =
-                RedisThrottle::connect_lazily("rediss://cache.example.com:6380", Limits::new(1, 1));
+            let t = RedisThrottle::connect_lazily(
+                "rediss://cache.example.com:6380",
+                Limits::new(1, 1),
+                MS_300,
+            );
             assert!(t.is_ok(), "{:?}", t.err());
         });
     }
@@ -129,7 +127,7 @@ mod tests {
     fn the_log_expires_by_itself_and_survives_a_lost_script() {
         let Some(url) = redis_url() else { return };
         runtime().block_on(async {
-            let t = RedisThrottle::connect_lazily(&url, Limits::new(2, 5)).unwrap();
+            let t = RedisThrottle::connect_lazily(&url, Limits::new(2, 5), MS_300).unwrap();
             let id = fresh_id();
             assert!(matches!(
                 t.check(&id).await.unwrap(),
@@ -181,7 +179,7 @@ mod tests {
             let id = fresh_id();
             let outcome: Result<(), TestCaseError> = runtime().block_on(async {
                 let redis =
-                    RedisThrottle::connect_with_timeout(&url, limits, Duration::from_secs(10))
+                    RedisThrottle::connect_lazily(&url, limits, Duration::from_secs(10))
                         .unwrap();
                 for (gap, burst) in steps {
                     clock.advance_ms(gap);

@@ -21,6 +21,7 @@ async fn replica(
     redis: &str,
     secret: &str,
     calls: u32,
+    redis_timeout_ms: u32,
 ) -> Gateway {
     let mut cmd = Command::new(BIN);
     cmd.env(
@@ -32,6 +33,7 @@ async fn replica(
     .env("GATEWAY_SECRET", secret)
     .env("GATEWAY_THROTTLE_CALLS", calls.to_string())
     .env("GATEWAY_THROTTLE_WINDOW_SECS", "60")
+    .env("GATEWAY_REDIS_TIMEOUT_MS", redis_timeout_ms.to_string())
     .env("RUST_LOG", "warn")
     .env_remove("GATEWAY_SECRET_FILE")
     .env_remove("GATEWAY_THROTTLE_FALLBACK");
@@ -111,8 +113,10 @@ async fn two_replicas_sharing_redis_admit_exactly_the_quota_between_them() {
     let livechat = FakeLiveChat::spawn("127.0.0.1:0").await.unwrap();
     let lc = livechat.base_url();
     let secret = random_hex(32);
-    let a = replica(&dir, "a", &lc, &redis, &secret, 100).await;
-    let b = replica(&dir, "b", &lc, &redis, &secret, 100).await;
+    // A loaded machine may take Redis past the default 300 ms; this test is about the shared
+    // count, not the fallback, so it waits longer.
+    let a = replica(&dir, "a", &lc, &redis, &secret, 100, 5_000).await;
+    let b = replica(&dir, "b", &lc, &redis, &secret, 100, 5_000).await;
     let caller = Caller::new(&livechat);
 
     let (to_a, to_b) = futures_util::join!(caller.calls(&a, 75), caller.calls(&b, 75));
@@ -147,8 +151,8 @@ async fn a_lost_redis_leaves_each_replica_its_own_limit_until_it_is_back() {
     let livechat = FakeLiveChat::spawn("127.0.0.1:0").await.unwrap();
     let lc = livechat.base_url();
     let secret = random_hex(32);
-    let a = replica(&dir, "a", &lc, &redis, &secret, 10).await;
-    let b = replica(&dir, "b", &lc, &redis, &secret, 10).await;
+    let a = replica(&dir, "a", &lc, &redis, &secret, 10, 300).await;
+    let b = replica(&dir, "b", &lc, &redis, &secret, 10, 300).await;
     let caller = Caller::new(&livechat);
 
     // Shared: 6 through one replica and 4 through the other use up the quota of both.
