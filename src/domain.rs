@@ -15,7 +15,8 @@ impl Email {
     pub fn parse(field: &str, raw: &str) -> Result<Self, ApiError> {
         let s = raw.trim();
         let bad = || ApiError::BadRequest(format!("`{field}` must be an e-mail address."));
-        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // Characters, not bytes, and before trimming: what the documents' `maxLength` counts.
+        if raw.chars().count() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad());
         }
         let (local, domain) = s.rsplit_once('@').ok_or_else(bad)?;

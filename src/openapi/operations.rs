@@ -374,6 +374,7 @@ pub const OPERATIONS: &[Operation] = &[
             format: Some("email"),
             min_length: Some(3),
             max_length: Some(254),
+            pattern: Some(super::schema::EMAIL_PATTERN),
             ..param("login", In::Path, "Email", "The agent's email.")
         }],
         body: None,

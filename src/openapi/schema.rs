@@ -91,9 +91,26 @@ pub(super) fn not_blank(v: Value) -> Value {
 /// What `domain::non_empty` keeps: something besides white space.
 pub(super) const NOT_BLANK: &str = "[^\\s]";
 
+/// What `domain::Email` accepts, as a pattern: white space only around it (it is trimmed);
+/// inside, no white space or control character (the class below is Rust's `is_whitespace`
+/// and `is_control`); one `@` with something before it; a domain of dot-separated labels.
+/// `format: email` alone lets schema-driven clients send control characters as valid.
+pub const EMAIL_PATTERN: &str = concat!(
+    "^[\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*",
+    "[^@\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]+",
+    "@[^@.\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]+",
+    "(\\.[^@.\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]+)+",
+    "[\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$",
+);
+
 /// An e-mail address as `domain::Email` accepts it.
 pub(super) fn email(v: Value) -> Value {
-    with(with(v, "format", json!("email")), "maxLength", json!(254))
+    let v = with(v, "format", json!("email"));
+    with(
+        with(v, "maxLength", json!(254)),
+        "pattern",
+        json!(EMAIL_PATTERN),
+    )
 }
 
 /// A field LiveChat v2 cannot update: only the empty string (or leaving it out) is accepted.

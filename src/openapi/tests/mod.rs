@@ -1,5 +1,6 @@
 mod committed;
 mod conventions;
+mod email;
 mod oas3;
 mod serve;
 mod validate;
