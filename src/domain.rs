@@ -72,6 +72,12 @@ pub fn non_empty(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// As `non_empty`, but untrimmed: for parsers that trim themselves and must see the length
+/// the documents' `maxLength` counts (`Email::parse`).
+pub fn present(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
 /// Accepts a number or a numeric string (connectors send `max_chats_count` as a string).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LenientInt(pub Option<i64>);

@@ -371,7 +371,6 @@ pub const OPERATIONS: &[Operation] = &[
         tag: "Agents",
         params: &[Param {
             visibility: Some(Visibility::Important),
-            format: Some("email"),
             min_length: Some(3),
             max_length: Some(254),
             pattern: Some(super::schema::EMAIL_PATTERN),

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::Caller;
-use crate::domain::{non_empty, one_of, Email, LenientInt};
+use crate::domain::{non_empty, one_of, present, Email, LenientInt};
 use crate::error::ApiError;
 use crate::upstream::{JsonBody, NewAgent, Upstreams};
 
@@ -30,7 +30,7 @@ pub struct CreateAgent {
 impl CreateAgent {
     /// The checked request, or a 400 naming what is wrong.
     pub fn parse(self) -> Result<NewAgent, ApiError> {
-        let login = non_empty(self.login).ok_or_else(|| required("login"))?;
+        let login = present(self.login).ok_or_else(|| required("login"))?;
         let login = Email::parse("login", &login)?;
         let name = non_empty(self.name).ok_or_else(|| required("name"))?;
         let login_status = one_of(

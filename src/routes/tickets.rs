@@ -6,7 +6,7 @@ use time::macros::format_description;
 
 use super::agents::{refused_in_this_state, required};
 use super::Caller;
-use crate::domain::{non_empty, object, one_of, Email, TicketId};
+use crate::domain::{non_empty, object, one_of, present, Email, TicketId};
 use crate::error::ApiError;
 use crate::openapi::operations::{MAX_PAGE, MAX_TAG_CHARS};
 use crate::upstream::{NewTicket, TicketQuery, Upstreams};
@@ -136,7 +136,7 @@ impl TicketBody {
     pub fn into_create(self) -> Result<NewTicket, ApiError> {
         let message = non_empty(self.message).ok_or_else(|| required("message"))?;
         let requester = self.requester.unwrap_or_default();
-        let mail = non_empty(requester.mail).ok_or_else(|| required("requester.mail"))?;
+        let mail = present(requester.mail).ok_or_else(|| required("requester.mail"))?;
         let requester_mail = Email::parse("requester.mail", &mail)?;
         // Given at all, it must be an agent's login: the documents say `format: email`.
         let assignee = match self.assignee.and_then(|a| a.id) {
@@ -193,7 +193,7 @@ impl TicketBody {
                 unsupported.join(", ")
             )));
         }
-        let mail = non_empty(self.requester.and_then(|r| r.mail))
+        let mail = present(self.requester.and_then(|r| r.mail))
             .ok_or_else(|| required("requester.mail"))?;
         Email::parse("requester.mail", &mail)?;
         let tags = self.tags.ok_or_else(|| {
