@@ -2,7 +2,10 @@
 # Schema-driven fuzzing: schemathesis (pinned, in a venv cached under .ci/venv) against
 # `serve --sandbox` and its OpenAPI 3 document, every check, examples + coverage + fuzzing +
 # the stateful phase (the document's links lead subscribe -> DeleteHook). Fails on any failure.
-#   SCHEMATHESIS_MAX_EXAMPLES  cases per operation and phase (default 100: well over 1,000 in all)
+#   SCHEMATHESIS_MAX_EXAMPLES  cases per operation and phase (default 60: well over 1,000 in all)
+#   SCHEMATHESIS_WORKERS       concurrent workers (default 1: with the seed, the examples, coverage
+#                              and fuzzing phases then send the same cases on any machine; only the
+#                              stateful phase's length depends on the time budget)
 #   SCHEMATHESIS_MAX_TIME      time budget in seconds (default 180)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,9 +42,9 @@ status=0
 "$venv/bin/st" --config-file .ci/schemathesis.toml run "$base/api-docs/openapi.json" --url "$base" \
   --checks all --auth "$login:$key" \
   --phases "${SCHEMATHESIS_PHASES:-examples,coverage,fuzzing,stateful}" \
-  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-100}" \
+  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-60}" \
   --max-time "${SCHEMATHESIS_MAX_TIME:-180}" \
-  --request-timeout 10 --seed 1 --workers 2 --no-color \
+  --request-timeout 10 --seed 1 --workers "${SCHEMATHESIS_WORKERS:-1}" --no-color \
   --report ndjson --report-dir "$report" || status=$?
 
 # The run must have generated at least 1,000 cases and reached DeleteHook.

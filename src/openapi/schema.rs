@@ -88,8 +88,11 @@ pub(super) fn not_blank(v: Value) -> Value {
     with(with(v, "minLength", json!(1)), "pattern", json!(NOT_BLANK))
 }
 
-/// What `domain::non_empty` keeps: something besides white space.
-pub(super) const NOT_BLANK: &str = "[^\\s]";
+/// What `domain::non_empty` keeps: something besides white space, where white space is
+/// what Rust's `trim` removes, named character by character (`\s` differs between regex
+/// dialects: ECMA's has U+FEFF and not U+0085, Rust's and Python's the other way round).
+pub(super) const NOT_BLANK: &str =
+    "[^\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
 
 /// What `domain::Email` accepts, as a pattern: white space only around it (it is trimmed);
 /// inside, no white space or control character (the class below is Rust's `is_whitespace`

@@ -54,3 +54,20 @@ fn lengths_count_characters_before_trimming() {
         );
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1_000))]
+    /// A required text is "blank" in the documents exactly when the gateway trims it to nothing.
+    #[test]
+    fn not_blank_means_what_trimming_leaves(
+        s in proptest::collection::vec(
+            proptest::sample::select(vec![' ', '\t', '\n', '\u{85}', '\u{a0}', '\u{2003}', '\u{3000}', '\u{feff}', '\u{7}', 'x']),
+            0..6,
+        ).prop_map(|c| c.into_iter().collect::<String>())
+    ) {
+        let v = jsonschema::options()
+            .build(&json!({"type": "string", "pattern": crate::openapi::schema::NOT_BLANK}))
+            .expect("the pattern compiles");
+        prop_assert_eq!(v.is_valid(&json!(s)), crate::domain::non_empty(Some(s.clone())).is_some(), "{:?}", s);
+    }
+}
