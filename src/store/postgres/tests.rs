@@ -9,23 +9,8 @@ use futures_util::future::join_all;
 
 use super::PostgresStore;
 use crate::store::scratch::{test_server_url, ScratchDatabase};
-use crate::store::{Backend, Lease, NewDelivery, Outcome, ReplaySelector, Subscription};
-
-fn sub(id: &str) -> Subscription {
-    Subscription {
-        id: id.into(),
-        connection_id: "conn".into(),
-        event_type: "chat_started".into(),
-        data_types: vec!["chat".into()],
-        sealed_callback: "v1.cb".into(),
-        token_sha256: "00".into(),
-        livechat_webhook_id: Some("lc".into()),
-        sealed_credentials: "v1.x".into(),
-        created_ms: 1,
-        closed_ms: None,
-        account_key: None,
-    }
-}
+use crate::store::suite::sub;
+use crate::store::{Backend, Lease, NewDelivery, Outcome, ReplaySelector};
 
 fn event(sub: &str, n: usize) -> NewDelivery {
     NewDelivery {
