@@ -19,23 +19,9 @@ if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$version"; then
 fi
 
 cargo build --quiet
-tmp=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+. .ci/sandbox.sh
 # No throttle in the way: schemathesis sends thousands of calls a minute on one connection.
-GATEWAY_THROTTLE_CALLS=1000000 \
-  "${CARGO_TARGET_DIR:-$root/target}/debug/livechat-gateway" serve --sandbox \
-  --listen "127.0.0.1:$port" --database-url "sqlite://$tmp/sandbox.db" >"$tmp/gateway.log" 2>&1 &
-gw=$!
-trap 'kill $gw 2>/dev/null || true; wait $gw 2>/dev/null || true; rm -rf "$tmp"' EXIT
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do
-  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-demo=$(grep -m1 '^Demo credentials.*(HTTP Basic): ' "$tmp/gateway.log" || true)
-login=$(printf '%s\n' "$demo" | sed -n 's/^.*(HTTP Basic): \([^ ]*\) \/ \(.*\)$/\1/p')
-key=$(printf '%s\n' "$demo" | sed -n 's/^.*(HTTP Basic): \([^ ]*\) \/ \(.*\)$/\2/p')
-[ -n "$login" ] || { echo "no demo credentials in the sandbox banner:"; cat "$tmp/gateway.log"; exit 1; }
+start_sandbox GATEWAY_THROTTLE_CALLS=1000000
 
 report="$tmp/report"
 status=0
