@@ -168,7 +168,10 @@ proptest! {
             .flatten()
             .flatten()
         {
-            prop_assert!(serde_json::from_slice::<Value>(&out).is_ok(), "{}", String::from_utf8_lossy(&out));
+            // JSON by RFC 8259's grammar, which sets no range on numbers: a number LiveChat writes
+            // beyond f64 (`1E27050301`) is passed through as written, which a `Value` cannot hold.
+            let json = serde_json::from_slice::<Box<serde_json::value::RawValue>>(&out);
+            prop_assert!(json.is_ok(), "{}", String::from_utf8_lossy(&out));
         }
     }
 
