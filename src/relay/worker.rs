@@ -1,12 +1,13 @@
 //! The delivery worker. Rows in the store are the truth: the worker leases due deliveries
 //! (for each flow only those no earlier pending one holds back, so a flow gets its events in
-//! order; see `decide`), posts them with bounded concurrency, and records each outcome. A
-//! lease is short, renewed while its attempt runs, and carries a random token; only its holder
-//! records the outcome. A crash mid-delivery leaves a lease that soon expires, so the event
-//! goes out again (at least once; `event_unique_id` lets
-//! flows dedupe). Closed subscriptions (unsubscribed) still get their accepted events. Due
-//! times come from the injected `Clock`; the real-time sleep between polls is capped so a
-//! test's `ManualClock` is noticed.
+//! order; see `decide`), posts them with bounded concurrency, and records each outcome,
+//! leasing with it the flow's next delivery, so a busy flow costs one store write per
+//! delivery. A lease is short, renewed while its attempt runs, and carries a random token;
+//! only its holder records the outcome. A crash mid-delivery leaves a lease that soon expires,
+//! so the event goes out again (at least once; `event_unique_id` lets flows dedupe). Closed
+//! subscriptions (unsubscribed) still get their accepted events. Due times come from the
+//! injected `Clock`; the real-time sleep between polls is capped so a test's `ManualClock` is
+//! noticed.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -21,7 +22,9 @@ use super::{ids, retry};
 use crate::credentials::ConnectionId;
 use crate::metrics::{DeliveryOutcome, Metrics};
 use crate::state::AppState;
-use crate::store::{Delivery, Lease, Outcome, Subscription, DEAD_RETENTION_MS};
+use crate::store::{
+    Delivery, Lease, NextInFlow, Outcome, Recorded, StoreError, Subscription, DEAD_RETENTION_MS,
+};
 use crate::telemetry::access::{delivery_attempt, AttemptLog};
 use crate::upstream::Upstreams;
 
@@ -171,12 +174,30 @@ impl Worker {
             let me = self.clone();
             let token = lease.token.clone();
             actix_web::rt::spawn(async move {
-                let id = d.id;
-                me.attempt(d, &token).await;
-                me.in_flight.borrow_mut().remove(&id);
+                me.attempts_from(d, token).await;
                 me.state.relay.wake();
             });
         }
+    }
+
+    /// Attempts `d`, then each next delivery of its flow that recording the outcome claimed.
+    async fn attempts_from(&self, d: Delivery, token: String) {
+        let mut next = Some(d);
+        while let Some(d) = next.take() {
+            let id = d.id;
+            next = self.attempt(d, &token).await;
+            let mut in_flight = self.in_flight.borrow_mut();
+            in_flight.remove(&id);
+            if let Some(n) = &next {
+                in_flight.insert(n.id, token.clone());
+            }
+        }
+    }
+
+    /// The flow's next delivery is claimed with an outcome only while a slot is free for the
+    /// other flows: with every slot taken, the worker's own claim (oldest due first) picks.
+    fn goes_on_with_flow(&self) -> bool {
+        self.in_flight.borrow().len() < MAX_IN_FLIGHT && !self.state.relay.is_stopping()
     }
 
     /// Real time to sleep: until the next due delivery by the clock, at most `POLL_CAP`.
@@ -229,20 +250,32 @@ impl Worker {
 
     /// Records `outcome` under the lease `token`, trying again a few times when the store
     /// refuses, so that a flow that got its event does not get it twice when the lease lapses.
-    async fn record(&self, d: &Delivery, token: &str, outcome: &Outcome, now: i64) {
+    /// Answers the flow's next delivery when it claimed it (see `goes_on_with_flow`).
+    async fn record(
+        &self,
+        d: &Delivery,
+        token: &str,
+        outcome: &Outcome,
+        now: i64,
+    ) -> Option<Delivery> {
         let st = &self.state;
         let mut tries = 0;
         loop {
-            match st.store.record(d.id, token, outcome, now).await {
-                Ok(true) => return,
-                Ok(false) => {
+            match self.record_once(d, token, outcome, now).await {
+                Ok(Recorded {
+                    recorded: true,
+                    next,
+                }) => return next,
+                Ok(Recorded {
+                    recorded: false, ..
+                }) => {
                     st.metrics.lease_lost();
                     log::warn!(
                         "delivery {}: outcome not recorded, its lease passed on (claimed again \
                          or replayed) during the attempt",
                         d.id
                     );
-                    return;
+                    return None;
                 }
                 Err(e) => match RECORD_BACKOFF.get(tries) {
                     Some(pause) => {
@@ -260,25 +293,60 @@ impl Worker {
                             d.id,
                             tries + 1
                         );
-                        return;
+                        return None;
                     }
                 },
             }
         }
     }
 
-    async fn attempt(&self, d: Delivery, token: &str) {
+    async fn record_once(
+        &self,
+        d: &Delivery,
+        token: &str,
+        outcome: &Outcome,
+        now: i64,
+    ) -> Result<Recorded, StoreError> {
+        let store = &self.state.store;
+        if !self.goes_on_with_flow() {
+            let recorded = store.record(d.id, token, outcome, now).await?;
+            return Ok(Recorded {
+                recorded,
+                next: None,
+            });
+        }
+        let lease = Lease {
+            until_ms: now + LEASE_MS,
+            token: token.to_string(),
+        };
+        let busy: Vec<i64> = self.in_flight.borrow().keys().copied().collect();
+        let next = NextInFlow {
+            subscription_id: &d.subscription_id,
+            lease: &lease,
+            busy: &busy,
+        };
+        let recorded = store
+            .record_then_claim(d.id, token, outcome, now, &next)
+            .await?;
+        if recorded.next.is_some() {
+            self.state.relay.add_claimed(1);
+        }
+        Ok(recorded)
+    }
+
+    /// One attempt and its outcome; the flow's next delivery when recording claimed it.
+    async fn attempt(&self, d: Delivery, token: &str) -> Option<Delivery> {
         let st = &self.state;
         let sub = match st.store.subscription(&d.subscription_id).await {
             Ok(Some(sub)) => sub,
             Ok(None) => {
                 // Deliveries go with their subscription only when a subscribe failed.
                 log::warn!("delivery {}: its subscription is gone", d.id);
-                return;
+                return None;
             }
             Err(e) => {
                 log::error!("delivery {}: {e}", d.id);
-                return;
+                return None;
             }
         };
         let started = Instant::now();
@@ -306,12 +374,14 @@ impl Worker {
                 if let Err(e) = flow_gone(st, &self.upstreams, &sub, now).await {
                     log::error!("subscription {}: {e}", sub.id);
                 }
+                None
             }
             Decision::Record(outcome) => {
-                self.record(&d, token, &outcome, now).await;
+                let next = self.record(&d, token, &outcome, now).await;
                 if !sub.is_open() && matches!(outcome, Outcome::Delivered { .. }) {
                     purge_closed(&st.store).await;
                 }
+                next
             }
         }
     }

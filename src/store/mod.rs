@@ -108,6 +108,14 @@ pub trait Backend: TriggerStore + Send + Sync + fmt::Debug {
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError>;
 
+    /// Leases the first claimable delivery of one flow (`next.subscription_id`), by the rule
+    /// of `claim_due`, first in the flow's order.
+    async fn claim_in_flow(
+        &self,
+        now_ms: i64,
+        next: &NextInFlow<'_>,
+    ) -> Result<Option<Delivery>, StoreError>;
+
     /// Extends the lease of every delivery still claimed under `token`; how many.
     async fn renew_lease(&self, token: &str, until_ms: i64) -> Result<u64, StoreError>;
 
@@ -123,6 +131,31 @@ pub trait Backend: TriggerStore + Send + Sync + fmt::Debug {
         outcome: &Outcome,
         now_ms: i64,
     ) -> Result<bool, StoreError>;
+
+    /// `record`, then, if it recorded, `claim_in_flow` for `next`: a worker goes on with a busy
+    /// flow without a claim of its own after each delivery.
+    async fn record_then_claim(
+        &self,
+        id: i64,
+        lease_token: &str,
+        outcome: &Outcome,
+        now_ms: i64,
+        next: &NextInFlow<'_>,
+    ) -> Result<Recorded, StoreError> {
+        if !self.record(id, lease_token, outcome, now_ms).await? {
+            return Ok(Recorded::default());
+        }
+        // The outcome stands whatever the claim does; the worker's own claim finds the flow's
+        // next delivery.
+        let next = self.claim_in_flow(now_ms, next).await.unwrap_or_else(|e| {
+            log::warn!("claiming a flow's next delivery failed: {e}");
+            None
+        });
+        Ok(Recorded {
+            recorded: true,
+            next,
+        })
+    }
 
     /// Pending and dead deliveries (only dead ones with `dead_only`), oldest first.
     async fn list_deliveries(&self, dead_only: bool) -> Result<Vec<Delivery>, StoreError>;

@@ -8,13 +8,13 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::group_commit::{Write, Writer};
+use super::group_commit::{Claim, Write, Writer};
 use super::types::{
     deliveries, DeliveryRow, SubscriptionRow, DELIVERY_COLUMNS, SUBSCRIPTION_COLUMNS,
 };
 use super::{
-    Backend, Counts, Delivery, Lease, NewDelivery, Outcome, ReplaySelector, StoreError,
-    Subscription,
+    Backend, Counts, Delivery, Lease, NewDelivery, NextInFlow, Outcome, Recorded, ReplaySelector,
+    StoreError, Subscription,
 };
 use crate::secret::sqlite_path;
 
@@ -257,12 +257,11 @@ impl Backend for SqliteStore {
     }
 
     async fn insert_delivery(&self, d: &NewDelivery, now_ms: i64) -> Result<bool, StoreError> {
-        self.writer
-            .write(Write::Insert {
-                delivery: d.clone(),
-                now_ms,
-            })
-            .await
+        let insert = Write::Insert {
+            delivery: d.clone(),
+            now_ms,
+        };
+        Ok(self.writer.write(insert).await?.changed)
     }
 
     async fn claim_due(
@@ -272,25 +271,23 @@ impl Backend for SqliteStore {
         busy: &[i64],
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let sql = format!(
-            "UPDATE deliveries SET lease_until_ms = ?1, lease_token = ?4 WHERE id IN ( \
-               SELECT d.id FROM deliveries d WHERE d.state = 'pending' AND d.next_attempt_ms <= ?2 \
-               AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= ?2) \
-               AND NOT EXISTS ({EARLIER} AND (e.releases_flow_at_ms IS NULL OR e.releases_flow_at_ms > ?2)) \
-               AND d.id NOT IN (SELECT value FROM json_each(?5)) \
-               ORDER BY d.next_attempt_ms, d.id LIMIT ?3) \
-             RETURNING {DELIVERY_COLUMNS}"
-        );
-        let busy = serde_json::to_string(busy).unwrap_or_else(|_| "[]".into());
-        let rows: Vec<DeliveryRow> = sqlx::query_as(&sql)
-            .bind(lease.until_ms)
-            .bind(now_ms)
-            .bind(i64::from(limit))
-            .bind(&lease.token)
-            .bind(busy)
-            .fetch_all(&self.pool)
-            .await?;
-        deliveries(rows)
+        let claim = Claim {
+            now_ms,
+            lease: lease.clone(),
+            busy: busy.to_vec(),
+            limit,
+            flow: None,
+        };
+        Ok(self.writer.write(Write::Claim(claim)).await?.claimed)
+    }
+
+    async fn claim_in_flow(
+        &self,
+        now_ms: i64,
+        next: &NextInFlow<'_>,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let claim = Write::Claim(flow_claim(now_ms, next));
+        Ok(self.writer.write(claim).await?.claimed.pop())
     }
 
     async fn renew_lease(&self, token: &str, until_ms: i64) -> Result<u64, StoreError> {
@@ -325,14 +322,37 @@ impl Backend for SqliteStore {
         outcome: &Outcome,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        self.writer
-            .write(Write::Record {
-                id,
-                lease_token: lease_token.into(),
-                outcome: outcome.clone(),
-                now_ms,
-            })
-            .await
+        let record = Write::Record {
+            id,
+            lease_token: lease_token.into(),
+            outcome: outcome.clone(),
+            now_ms,
+            then: None,
+        };
+        Ok(self.writer.write(record).await?.changed)
+    }
+
+    /// One commit for both, so a busy flow costs one fsync per delivery.
+    async fn record_then_claim(
+        &self,
+        id: i64,
+        lease_token: &str,
+        outcome: &Outcome,
+        now_ms: i64,
+        next: &NextInFlow<'_>,
+    ) -> Result<Recorded, StoreError> {
+        let record = Write::Record {
+            id,
+            lease_token: lease_token.into(),
+            outcome: outcome.clone(),
+            now_ms,
+            then: Some(flow_claim(now_ms, next)),
+        };
+        let done = self.writer.write(record).await?;
+        Ok(Recorded {
+            recorded: done.changed,
+            next: done.claimed.into_iter().next(),
+        })
     }
 
     async fn purge_delivered(&self, before_ms: i64) -> Result<u64, StoreError> {
@@ -416,6 +436,51 @@ pub(super) fn insert_delivery_query(d: &NewDelivery, now_ms: i64) -> Query<'_> {
     .bind(d.next_attempt_ms)
     .bind(now_ms)
     .bind(now_ms)
+}
+
+fn flow_claim(now_ms: i64, next: &NextInFlow<'_>) -> Claim {
+    Claim {
+        now_ms,
+        lease: next.lease.clone(),
+        busy: next.busy.to_vec(),
+        limit: 1,
+        flow: Some(next.subscription_id.to_string()),
+    }
+}
+
+/// Leases what `claim` asks for: the due deliveries no earlier one of their flow holds back,
+/// oldest due first; within one flow, in the flow's order.
+pub(super) async fn claim(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    claim: &Claim,
+) -> Result<Vec<Delivery>, StoreError> {
+    // Within one flow, its own index (in the flow's order) and not the due-time one, which
+    // holds every flow's backlog: `+` keeps SQLite's planner, without statistics, off it.
+    let (only, due, order) = match claim.flow {
+        Some(_) => ("AND d.subscription_id = ?6", "+d.next_attempt_ms", "d.id"),
+        None => ("", "d.next_attempt_ms", "d.next_attempt_ms, d.id"),
+    };
+    let sql = format!(
+        "UPDATE deliveries SET lease_until_ms = ?1, lease_token = ?4 WHERE id IN ( \
+           SELECT d.id FROM deliveries d WHERE d.state = 'pending' {only} AND {due} <= ?2 \
+           AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= ?2) \
+           AND NOT EXISTS ({EARLIER} AND (e.releases_flow_at_ms IS NULL OR e.releases_flow_at_ms > ?2)) \
+           AND d.id NOT IN (SELECT value FROM json_each(?5)) \
+           ORDER BY {order} LIMIT ?3) \
+         RETURNING {DELIVERY_COLUMNS}"
+    );
+    let busy = serde_json::to_string(&claim.busy).unwrap_or_else(|_| "[]".into());
+    let query = sqlx::query_as::<_, DeliveryRow>(&sql)
+        .bind(claim.lease.until_ms)
+        .bind(claim.now_ms)
+        .bind(i64::from(claim.limit))
+        .bind(&claim.lease.token)
+        .bind(busy);
+    let query = match &claim.flow {
+        Some(flow) => query.bind(flow),
+        None => query,
+    };
+    deliveries(query.fetch_all(&mut **tx).await?)
 }
 
 /// An attempt's outcome, if `lease_token` still holds the delivery.

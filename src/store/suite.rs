@@ -5,7 +5,9 @@
 
 use super::*;
 
+mod flow_claims;
 mod triggers;
+pub use flow_claims::*;
 pub use triggers::*;
 
 pub(super) fn lease_of(until_ms: i64, token: &str) -> Lease {
@@ -391,6 +393,8 @@ macro_rules! contract_tests {
                 leases_are_renewed_and_released_only_by_their_holder,
                 rows_keep_what_was_stored,
                 concurrent_writes_each_get_their_own_answer,
+                recording_claims_the_flows_next_delivery_in_order,
+                a_flow_claim_skips_what_is_busy_or_not_due,
                 one_upstream_webhook_per_account_and_trigger,
                 ticket_cursors_are_leased_advanced_and_released,
             );

@@ -156,6 +156,24 @@ pub struct Lease {
     pub token: String,
 }
 
+/// Whose next delivery `Backend::record_then_claim` leases, and under which lease.
+#[derive(Debug, Clone, Copy)]
+pub struct NextInFlow<'a> {
+    pub subscription_id: &'a str,
+    pub lease: &'a Lease,
+    /// The caller's attempts in flight (skipped, as by `claim_due`).
+    pub busy: &'a [i64],
+}
+
+/// What `Backend::record_then_claim` did.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// As `Backend::record` answers.
+    pub recorded: bool,
+    /// The flow's next delivery, leased, when one was claimable.
+    pub next: Option<Delivery>,
+}
+
 /// Which deliveries `replay` queues again.
 #[derive(Debug, Clone)]
 pub enum ReplaySelector {

@@ -20,7 +20,7 @@ use sqlx::PgPool;
 
 use super::types::{SubscriptionRow, SUBSCRIPTION_COLUMNS};
 use super::{
-    Backend, Counts, Delivery, Lease, NewDelivery, Outcome, ReplaySelector, StoreError,
+    Backend, Counts, Delivery, Lease, NewDelivery, NextInFlow, Outcome, ReplaySelector, StoreError,
     Subscription, Wake,
 };
 
@@ -291,7 +291,19 @@ impl Backend for PostgresStore {
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
         let owner = self.liveness.owner();
-        queue::claim_due(&self.pool, now_ms, lease, busy, limit, owner).await
+        queue::claim_due(&self.pool, now_ms, lease, busy, limit, owner, None).await
+    }
+
+    async fn claim_in_flow(
+        &self,
+        now_ms: i64,
+        next: &NextInFlow<'_>,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let owner = self.liveness.owner();
+        let flow = Some(next.subscription_id);
+        let mut got =
+            queue::claim_due(&self.pool, now_ms, next.lease, next.busy, 1, owner, flow).await?;
+        Ok(got.pop())
     }
 
     async fn renew_lease(&self, token: &str, until_ms: i64) -> Result<u64, StoreError> {

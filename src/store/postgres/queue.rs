@@ -49,6 +49,8 @@ pub(super) async fn insert_delivery(
     Ok(inserted > 0)
 }
 
+/// Claims up to `limit` due heads, oldest due first; of the one subscription `flow` when
+/// given, first in its order.
 pub(super) async fn claim_due(
     pool: &PgPool,
     now_ms: i64,
@@ -56,18 +58,23 @@ pub(super) async fn claim_due(
     busy: &[i64],
     limit: u32,
     owner: Option<i64>,
+    flow: Option<&str>,
 ) -> Result<Vec<Delivery>, StoreError> {
+    let (only, order) = match flow {
+        Some(_) => ("AND d.subscription_id = $7", "d.id"),
+        None => ("", "d.next_attempt_ms, d.id"),
+    };
     // See the module's comment for why this one statement keeps each flow in order, and
     // `liveness` for the leases of replicas that are gone.
     let sql = format!(
         "WITH live AS MATERIALIZED ({}), \
          heads AS MATERIALIZED ( \
-           SELECT d.id FROM deliveries d WHERE d.state = 'pending' AND d.next_attempt_ms <= $2 \
+           SELECT d.id FROM deliveries d WHERE d.state = 'pending' {only} AND d.next_attempt_ms <= $2 \
            AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $2 \
              OR (d.lease_owner IS NOT NULL AND d.lease_owner NOT IN (SELECT owner FROM live))) \
            AND NOT EXISTS ({EARLIER} AND (e.releases_flow_at_ms IS NULL OR e.releases_flow_at_ms > $2)) \
            AND d.id <> ALL($5) \
-           ORDER BY d.next_attempt_ms, d.id LIMIT $3 \
+           ORDER BY {order} LIMIT $3 \
            FOR UPDATE OF d SKIP LOCKED) \
          UPDATE deliveries SET lease_until_ms = $1, lease_token = $4, lease_owner = $6 FROM heads \
          WHERE deliveries.id = heads.id \
@@ -75,16 +82,18 @@ pub(super) async fn claim_due(
         live_owners(),
         qualified(DELIVERY_COLUMNS, "deliveries")
     );
-    let rows: Vec<DeliveryRow> = sqlx::query_as(&sql)
+    let query = sqlx::query_as::<_, DeliveryRow>(&sql)
         .bind(lease.until_ms)
         .bind(now_ms)
         .bind(i64::from(limit))
         .bind(&lease.token)
         .bind(busy)
-        .bind(owner)
-        .fetch_all(pool)
-        .await?;
-    deliveries(rows)
+        .bind(owner);
+    let query = match flow {
+        Some(flow) => query.bind(flow),
+        None => query,
+    };
+    deliveries(query.fetch_all(pool).await?)
 }
 
 /// Also stamps the lease with this replica's current liveness key (a replica that lost its
