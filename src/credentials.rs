@@ -97,7 +97,9 @@ impl fmt::Debug for ConnectionId {
 /// Keys derived from the gateway secret, one per purpose.
 #[derive(Clone)]
 pub struct Keys {
-    connection: [u8; 32],
+    /// Keyed with the connection key once: every call derives its connection id from a copy,
+    /// so HMAC's key schedule (two of its five SHA-256 blocks per call) is not redone per call.
+    connection: HmacSha256,
     seal: [u8; 32],
 }
 
@@ -108,7 +110,13 @@ impl fmt::Debug for Keys {
 }
 
 fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    keyed_hmac(
+        <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length"),
+        parts,
+    )
+}
+
+fn keyed_hmac(mut mac: HmacSha256, parts: &[&[u8]]) -> [u8; 32] {
     for p in parts {
         mac.update(&(p.len() as u64).to_be_bytes());
         mac.update(p);
@@ -124,14 +132,18 @@ impl Keys {
     pub fn derive(secret: &SecretString) -> Self {
         let s = secret.expose_secret().as_bytes();
         Self {
-            connection: hmac(s, &[b"livechat-gateway/connection-id/v1"]),
+            connection: <HmacSha256 as Mac>::new_from_slice(&hmac(
+                s,
+                &[b"livechat-gateway/connection-id/v1"],
+            ))
+            .expect("HMAC takes any key length"),
             seal: hmac(s, &[b"livechat-gateway/seal/v1"]),
         }
     }
 
     pub fn connection_id(&self, creds: &Credentials) -> ConnectionId {
-        let tag = hmac(
-            &self.connection,
+        let tag = keyed_hmac(
+            self.connection.clone(),
             &[
                 creds.login.as_bytes(),
                 creds.api_key.expose_secret().as_bytes(),
@@ -144,8 +156,8 @@ impl Keys {
     /// of every connection of one account share that account's upstream webhooks.
     pub fn account_key(&self, login: &str) -> String {
         let id = login.trim().to_ascii_lowercase();
-        let tag = hmac(
-            &self.connection,
+        let tag = keyed_hmac(
+            self.connection.clone(),
             &[b"livechat-gateway/account/v1", id.as_bytes()],
         );
         URL_SAFE_NO_PAD.encode(&tag[..18])
@@ -256,6 +268,16 @@ mod tests {
             k1.connection_id(&creds("a@x.com", "key-b"))
         );
         assert!(!k1.connection_id(&a).as_str().contains("key-a"));
+    }
+
+    /// Stored subscriptions and v3 webhooks are found by these ids: a release that derived
+    /// them differently would orphan every one of them. Figures from Python's `hmac`.
+    #[test]
+    fn connection_ids_and_account_keys_stay_what_earlier_releases_stored() {
+        let k = Keys::derive(&SecretString::from("one".to_string()));
+        let id = k.connection_id(&creds("a@x.com", "key-a"));
+        assert_eq!(id.as_str(), "_qBQ1YY5-uLS15XoCDxqpMVg");
+        assert_eq!(k.account_key(" A@x.com"), "QBNGHlHLrt48QyISNWSJ0nh3");
     }
 
     #[test]

@@ -6,31 +6,62 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-/// Formats unix milliseconds as `yyyy-MM-ddTHH:mm:ss.fffZ`. Written out by hand for the
-/// years 0..=9999 (a 25 KB ticket carries about 60 dates, and `time`'s formatter took most of
-/// its rewrite); `time` formats the rest.
+/// Formats unix milliseconds as `yyyy-MM-ddTHH:mm:ss.fffZ`.
 pub fn format_ms(ms: i64) -> Option<String> {
-    let t = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).ok()?;
-    if !(0..=9999).contains(&t.year()) {
-        return format_with_time(t);
+    let mut out = Vec::with_capacity(24);
+    push_ms(&mut out, ms).then(|| String::from_utf8(out).ok())?
+}
+
+/// Appends `format_ms(ms)` to `out`; false (and nothing appended) when no date has it. The
+/// years 0..=9999 are computed by hand (a 25 KB ticket carries about 60 dates, and `time`'s
+/// calendar and formatter took most of its rewrite); `time` formats the rest.
+pub fn push_ms(out: &mut Vec<u8>, ms: i64) -> bool {
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    let (year, month, day) = civil_from_days(days);
+    if !(0..=9999).contains(&year) {
+        let formatted = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .ok()
+            .and_then(format_with_time);
+        return formatted
+            .map(|s| out.extend_from_slice(s.as_bytes()))
+            .is_some();
     }
-    let mut out = String::with_capacity(24);
     let fields = [
-        (t.year() as u32, 4, '-'),
-        (u32::from(u8::from(t.month())), 2, '-'),
-        (u32::from(t.day()), 2, 'T'),
-        (u32::from(t.hour()), 2, ':'),
-        (u32::from(t.minute()), 2, ':'),
-        (u32::from(t.second()), 2, '.'),
-        (u32::from(t.millisecond()), 3, 'Z'),
+        (year, 4, b'-'),
+        (month, 2, b'-'),
+        (day, 2, b'T'),
+        (in_day / 3_600_000, 2, b':'),
+        (in_day / 60_000 % 60, 2, b':'),
+        (in_day / 1000 % 60, 2, b'.'),
+        (in_day % 1000, 3, b'Z'),
     ];
     for (n, width, then) in fields {
-        for place in (0..width).rev() {
-            out.push(char::from(b'0' + (n / 10u32.pow(place) % 10) as u8));
+        let mut digits = [0u8; 4];
+        let mut n = n;
+        for d in digits[..width].iter_mut().rev() {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
         }
+        out.extend_from_slice(&digits[..width]);
         out.push(then);
     }
-    Some(out)
+    true
+}
+
+/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 fn format_with_time(t: OffsetDateTime) -> Option<String> {
@@ -101,6 +132,13 @@ mod tests {
         fn formats_as_time_does(ms in -377_705_116_800_000i64..253_402_300_800_000) {
             let t = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap();
             prop_assert_eq!(format_ms(ms), format_with_time(t));
+        }
+
+        /// Whatever the number, no panic, and a date only where `time` has one.
+        #[test]
+        fn formats_any_number_or_refuses(ms in any::<i64>()) {
+            let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000);
+            prop_assert_eq!(format_ms(ms).is_some(), t.is_ok());
         }
     }
 

@@ -123,6 +123,30 @@ fn json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// What `normalize_raw::agents_answer` means, on a `Value`.
+fn reference_agents(v: &Value) -> Option<Value> {
+    let list = match v {
+        Value::Array(items) => items,
+        Value::Object(o) => o.get("agents")?.as_array()?,
+        _ => return None,
+    };
+    Some(list.iter().cloned().map(normalize::agent).collect())
+}
+
+/// What `normalize_raw::ticket_answer` means, on a `Value`.
+fn reference_ticket(v: &Value, id: &str) -> Option<Value> {
+    let o = v.as_object()?;
+    if o.contains_key("id") {
+        return Some(normalize::ticket(v.clone()));
+    }
+    let found = o
+        .get("tickets")?
+        .as_array()?
+        .iter()
+        .find(|t| t.get("id").and_then(Value::as_str) == Some(id))?;
+    Some(normalize::ticket(found.clone()))
+}
+
 /// JSON text, or the same text cut short or with a byte flipped.
 fn json_bytes() -> impl Strategy<Value = Vec<u8>> {
     (json(), any::<u16>(), any::<u8>(), 0u8..3).prop_map(|(v, at, byte, how)| {
@@ -172,6 +196,24 @@ proptest! {
             // beyond f64 (`1E27050301`) is passed through as written, which a `Value` cannot hold.
             let json = serde_json::from_slice::<Box<serde_json::value::RawValue>>(&out);
             prop_assert!(json.is_ok(), "{}", String::from_utf8_lossy(&out));
+        }
+    }
+
+    /// The hand-written reader under the raw rewrites refuses what is not JSON and, for what a
+    /// `Value` can hold, answers what the `Value` reference answers.
+    #[test]
+    fn v2_raw_rewrites_agree_with_the_value_reference(bytes in json_bytes(), id in "[A-Z0-9]{5}") {
+        let agents = normalize_raw::agents_answer(&bytes);
+        let ticket = normalize_raw::ticket_answer(&bytes, &id);
+        if serde_json::from_slice::<Box<serde_json::value::RawValue>>(&bytes).is_err() {
+            prop_assert!(agents.is_err() && ticket.is_err(), "{}", String::from_utf8_lossy(&bytes));
+        }
+        if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
+            let out = |r: Result<Option<Vec<u8>>, _>| {
+                r.expect("what a Value holds is read").map(|b| serde_json::from_slice::<Value>(&b).expect("JSON out"))
+            };
+            prop_assert_eq!(out(agents), reference_agents(&v));
+            prop_assert_eq!(out(ticket), reference_ticket(&v, &id));
         }
     }
 

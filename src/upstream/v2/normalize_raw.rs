@@ -1,24 +1,22 @@
 //! The same rewrites as `normalize`, straight from LiveChat's bytes to the flow's bytes,
-//! without building a `Value` tree, in one pass over the answer: an object is read as its list
-//! of (key, raw value), descending only into the arrays a rewrite reaches into (a ticket's
+//! without building a `Value` tree, in one pass over the answer: an object is read (by
+//! `scan`) as its list of (key, raw value), descending only into the arrays a rewrite reaches into (a ticket's
 //! `events` and `opened`), and everything else (a ticket's messages are most of its 25 KB) is
 //! copied as LiveChat wrote it, never unescaped and escaped again. `normalize` stays the
 //! reference: the tests hold both equal.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::de::value::SeqAccessDeserializer;
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::normalize;
-use crate::dates::{format_ms, parse_ms};
+use super::scan::read;
+use crate::dates::{format_ms, parse_ms, push_ms};
 
 /// A JSON value as far as a rewrite needs to see into it.
-enum Node<'a> {
+pub(super) enum Node<'a> {
     Obj(Fields<'a>),
     /// An array whose items are read as nodes (only where a rewrite reaches into them).
     List(Vec<Node<'a>>),
@@ -28,10 +26,11 @@ enum Node<'a> {
 
 /// An object's fields in LiveChat's order; a key sent twice keeps its last value, as a
 /// parsed `Value` would.
-struct Fields<'a>(Vec<(Cow<'a, str>, Field<'a>)>);
+pub(super) struct Fields<'a>(pub(super) Vec<(Cow<'a, str>, Field<'a>)>);
 
-enum Field<'a> {
-    Raw(&'a RawValue),
+pub(super) enum Field<'a> {
+    /// The value as LiveChat wrote it.
+    Raw(&'a str),
     Node(Node<'a>),
 }
 
@@ -40,7 +39,7 @@ impl<'a> Fields<'a> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
-    fn raw(&self, key: &str) -> Option<&'a RawValue> {
+    fn raw(&self, key: &str) -> Option<&'a str> {
         match self.get(key)? {
             Field::Raw(r) => Some(r),
             Field::Node(_) => None,
@@ -51,16 +50,16 @@ impl<'a> Fields<'a> {
 /// How to read a node: `deep` names the keys of an object whose arrays are read item by item
 /// (their items' fields stay raw); `list` reads an array itself item by item.
 #[derive(Clone, Copy)]
-struct Shape {
-    deep: &'static [&'static str],
-    list: bool,
+pub(super) struct Shape {
+    pub(super) deep: &'static [&'static str],
+    pub(super) list: bool,
 }
 
-const FLAT: Shape = Shape {
+pub(super) const FLAT: Shape = Shape {
     deep: &[],
     list: false,
 };
-const ITEMS: Shape = Shape {
+pub(super) const ITEMS: Shape = Shape {
     deep: &[],
     list: true,
 };
@@ -73,100 +72,12 @@ const AGENTS: Shape = Shape {
     list: true,
 };
 
-impl<'de> DeserializeSeed<'de> for Shape {
-    type Value = Node<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Shape {
-    type Value = Node<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("JSON")
-    }
-    fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Node<'de>, M::Error> {
-        let mut out: Vec<(Cow<'de, str>, Field<'de>)> =
-            Vec::with_capacity(m.size_hint().unwrap_or(16));
-        while let Some(k) = m.next_key_seed(Key)? {
-            let v = match self.deep.contains(&k.as_ref()) {
-                true => Field::Node(m.next_value_seed(ITEMS)?),
-                false => Field::Raw(m.next_value()?),
-            };
-            match out.iter_mut().find(|(key, _)| *key == k) {
-                Some(slot) => slot.1 = v,
-                None => out.push((k, v)),
-            }
-        }
-        Ok(Node::Obj(Fields(out)))
-    }
-    fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<Node<'de>, S::Error> {
-        if !self.list {
-            return Value::deserialize(SeqAccessDeserializer::new(s)).map(Node::Other);
-        }
-        let mut items = Vec::with_capacity(s.size_hint().unwrap_or(16));
-        while let Some(item) = s.next_element_seed(FLAT)? {
-            items.push(item);
-        }
-        Ok(Node::List(items))
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Node<'de>, E> {
-        Ok(Node::Other(v.into()))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
-        Ok(Node::Other(v.into()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
-        Ok(Node::Other(v.into()))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Node<'de>, E> {
-        Ok(Node::Other(v.into()))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
-        Ok(Node::Other(v.into()))
-    }
-    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
-        Ok(Node::Other(Value::Null))
-    }
-}
-
-/// An object key, borrowed from LiveChat's bytes when it has no escapes (serde's own `Cow`
-/// always copies), so `push_key` can write it back as it came.
-struct Key;
-
-impl<'de> DeserializeSeed<'de> for Key {
-    type Value = Cow<'de, str>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Key {
-    type Value = Cow<'de, str>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object key")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
-}
-
 /// LiveChat's answer is not JSON.
 #[derive(Debug)]
 pub struct NotJson;
 
-fn read<'a>(text: &'a [u8], shape: Shape) -> Result<Node<'a>, NotJson> {
-    let mut de = serde_json::Deserializer::from_slice(text);
-    let node = shape.deserialize(&mut de).map_err(|_| NotJson)?;
-    de.end().map_err(|_| NotJson)?;
-    Ok(node)
-}
-
-fn value(raw: &RawValue) -> Option<Value> {
-    serde_json::from_str(raw.get()).ok()
+fn value(raw: &str) -> Option<Value> {
+    serde_json::from_str(raw).ok()
 }
 
 fn push_json(buf: &mut Vec<u8>, v: &impl serde::Serialize) {
@@ -226,7 +137,7 @@ fn write_object<'a>(
 /// A field as it came, whatever it holds.
 fn write_field(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
     match field {
-        Field::Raw(r) => buf.extend_from_slice(r.get().as_bytes()),
+        Field::Raw(r) => buf.extend_from_slice(r.as_bytes()),
         Field::Node(n) => write_node(buf, n, &mut |buf, f| {
             write_object(buf, f, None, |buf, _, v| write_field(buf, v))
         }),
@@ -257,19 +168,40 @@ fn date(buf: &mut Vec<u8>, key: &str, field: &Field<'_>) -> bool {
     let Field::Raw(raw) = field else {
         return write_field(buf, field);
     };
-    let v = value(raw).unwrap_or(Value::Null);
-    match parse_ms(&v).and_then(format_ms) {
-        Some(s) => {
-            push_json(buf, &s);
-            true
-        }
+    let (ms, quiet) = match plain_timestamp(raw) {
+        Some(ms) => (ms, ms.is_none()),
         None => {
-            if !(v.is_null() || v == 0 || v == "0") {
-                log::warn!("dropping unreadable date-time in field `{key}`");
-            }
-            false
+            let v = value(raw).unwrap_or(Value::Null);
+            (parse_ms(&v), v.is_null() || v == 0 || v == "0")
         }
+    };
+    // An RFC 3339 instant holds nothing to escape.
+    buf.push(b'"');
+    if ms.is_some_and(|ms| push_ms(buf, ms)) {
+        buf.push(b'"');
+        return true;
     }
+    buf.pop();
+    if !quiet {
+        log::warn!("dropping unreadable date-time in field `{key}`");
+    }
+    false
+}
+
+/// A date LiveChat wrote as plain digits (how v2 sends them), read as `parse_ms` reads the
+/// number without building a `Value` (`Some(None)` for 0, which is no date); `None` for
+/// anything else, which goes through `parse_ms`. Below 10^15 the number is exact
+/// as the `f64` `parse_ms` reads it through.
+fn plain_timestamp(raw: &str) -> Option<Option<i64>> {
+    if !(1..=15).contains(&raw.len()) || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: i64 = raw.parse().ok()?;
+    Some(match n {
+        0 => None,
+        n if n < 100_000_000_000 => Some(n * 1000),
+        n => Some(n),
+    })
 }
 
 /// The objects of an array field (`events`, `opened`) with their `keys` as dates; anything
@@ -291,7 +223,10 @@ fn dates_in_items(buf: &mut Vec<u8>, field: &Field<'_>, keys: &[&str]) -> bool {
 
 fn groups(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
     let v = match field {
-        Field::Raw(r) => value(r).unwrap_or(Value::Null),
+        Field::Raw(r) => match plain_ids(r) {
+            Some(ids) => return write_ids(buf, ids),
+            None => value(r).unwrap_or(Value::Null),
+        },
         Field::Node(_) => return write_field(buf, field),
     };
     let list: Vec<Value> = match v {
@@ -299,6 +234,39 @@ fn groups(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
         single => normalize::group(single).into_iter().collect(),
     };
     push_json(buf, &list);
+    true
+}
+
+/// The ids of `[0, 1, 12]`, the shape LiveChat sends groups in, when every item is a plain
+/// whole number below 10^18 (written as serde_json would write it back); `None` sends any
+/// other shape through the `Value` path.
+fn plain_ids(raw: &str) -> Option<impl Iterator<Item = &str>> {
+    let inner = raw.strip_prefix('[')?.strip_suffix(']')?;
+    let inner = inner.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    let ids = inner
+        .split(',')
+        .map(|id| id.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r')))
+        .filter(move |_| !inner.is_empty());
+    let plain = |id: &str| {
+        (1..=18).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_digit())
+            && (id == "0" || !id.starts_with('0'))
+    };
+    ids.clone().all(plain).then_some(ids)
+}
+
+/// `[{"id":0},{"id":1},...]`.
+fn write_ids<'a>(buf: &mut Vec<u8>, ids: impl Iterator<Item = &'a str>) -> bool {
+    buf.push(b'[');
+    for (i, id) in ids.enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(b"{\"id\":");
+        buf.extend_from_slice(id.as_bytes());
+        buf.push(b'}');
+    }
+    buf.push(b']');
     true
 }
 
@@ -389,7 +357,7 @@ pub fn ticket_answer(text: &[u8], id: &str) -> Result<Option<Vec<u8>>, NotJson> 
     let Some(list) = fields.raw("tickets") else {
         return Ok(None);
     };
-    let items: Vec<&RawValue> = serde_json::from_str(list.get()).unwrap_or_default();
+    let items: Vec<&RawValue> = serde_json::from_str(list).unwrap_or_default();
     let found = items.into_iter().find(|t| {
         serde_json::from_str::<IdOnly>(t.get()).is_ok_and(|t| t.id.as_deref() == Some(id))
     });
@@ -445,6 +413,9 @@ mod tests {
             .to_string(),
             json!({"id": "X", "opened": [{"from": "1384554260"}], "currentGroup": 4, "groups": null, "events": "none"}).to_string(),
             json!({"id": "X", "events": {"date": 1}, "opened": 5}).to_string(),
+            json!({"id": "X", "modified": 999_999_999_999_999_u64, "date": 100_000_000_000_u64,
+                "events": [{"date": 99_999_999_999_u64}, {"date": 0}, {"date": 1_384_554_270_123_u64}, {"date": 1e3}]})
+            .to_string(),
             r#"{"id":"A","id":"B","modified":0,"sp\u00e9cial \"key\"":"\u00e9\n"}"#.to_string(),
         ];
         for c in cases {
@@ -493,6 +464,8 @@ mod tests {
             {"groups": [1], "max_chats_count": "6", "last_logout": 0},
             {"groups": 1, "max_chats_count": " x ", "last_logout": "2013-11-18 15:26:42"},
             {"max_chats_count": "12"},
+            {"groups": []},
+            {"groups": [1.5, -3, 10000000000000000000_u64, "7", 0]},
             3
         ]);
         let reference: Vec<Value> = shapes
@@ -506,6 +479,14 @@ mod tests {
         same(
             agents_answer(wrapped.as_bytes()).unwrap().unwrap(),
             Value::Array(reference),
+        );
+        let spaced = br#"[{"groups": [ 0 ,12 ]}, {"groups": [ ]}, {"groups": [-0, 01]}]"#;
+        assert!(agents_answer(spaced).is_err(), "01 is not JSON");
+        let spaced = br#"[{"groups": [ 0 ,12 ]}, {"groups": [ ]}, {"groups": [-0]}]"#;
+        let reference = serde_json::from_slice::<Vec<Value>>(spaced).unwrap();
+        same(
+            agents_answer(spaced).unwrap().unwrap(),
+            reference.into_iter().map(normalize::agent).collect(),
         );
         assert!(agents_answer(br#"{"agents": 1}"#).unwrap().is_none());
         assert!(agents_answer(b"7").unwrap().is_none());

@@ -1,0 +1,372 @@
+//! Reads LiveChat's bytes into the `Node`s the raw rewrites need, by hand: one pass over the
+//! text, which is checked as UTF-8 once, and every value a rewrite does not reach into kept as
+//! the slice LiveChat wrote. serde_json did the same job through its visitor API, paying per
+//! key and per value (a UTF-8 check of each, a boxed raw value, the visitor calls): on a 25 KB
+//! ticket that was most of the call. What it accepts is what `serde_json::from_slice` accepts
+//! for the same shapes (RFC 8259's grammar; no range on numbers kept raw); a scalar or array
+//! where a rewrite expects an object is parsed by serde_json itself, as before. The property
+//! tests in `crate::fuzz` hold the two readers' answers equal.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::normalize_raw::{Field, Fields, Node, NotJson, Shape, FLAT, ITEMS};
+
+/// `text` as a node of `shape`, with nothing but white space after it.
+pub(super) fn read(text: &[u8], shape: Shape) -> Result<Node<'_>, NotJson> {
+    let text = std::str::from_utf8(text).map_err(|_| NotJson)?;
+    let mut s = Scanner {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        open: Vec::new(),
+    };
+    let node = s.node(shape)?;
+    s.white_space();
+    match s.pos == s.bytes.len() {
+        true => Ok(node),
+        false => Err(NotJson),
+    }
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    /// The closing bytes of the arrays and objects `skip_value` is inside, innermost last: a
+    /// stack on the heap, so a deeply nested answer cannot overflow the thread's stack.
+    open: Vec<u8>,
+}
+
+impl<'a> Scanner<'a> {
+    fn node(&mut self, shape: Shape) -> Result<Node<'a>, NotJson> {
+        self.white_space();
+        match self.peek() {
+            Some(b'{') => {
+                self.pos += 1;
+                self.object(shape)
+            }
+            Some(b'[') if shape.list => {
+                self.pos += 1;
+                self.list()
+            }
+            _ => {
+                let raw = self.raw()?;
+                serde_json::from_str::<Value>(raw)
+                    .map(Node::Other)
+                    .map_err(|_| NotJson)
+            }
+        }
+    }
+
+    /// An object's fields after its `{`; the arrays under `shape.deep` keys read item by item.
+    fn object(&mut self, shape: Shape) -> Result<Node<'a>, NotJson> {
+        let mut out: Vec<(Cow<'a, str>, Field<'a>)> = Vec::with_capacity(16);
+        self.white_space();
+        if self.eat(b'}') {
+            return Ok(Node::Obj(Fields(out)));
+        }
+        loop {
+            let key = self.key()?;
+            let value = match shape.deep.contains(&key.as_ref()) {
+                true => Field::Node(self.node(ITEMS)?),
+                false => Field::Raw(self.raw()?),
+            };
+            // A key sent twice keeps its first place and its last value, as a `Value` would.
+            match out.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = value,
+                None => out.push((key, value)),
+            }
+            self.white_space();
+            match self.next()? {
+                b',' => continue,
+                b'}' => return Ok(Node::Obj(Fields(out))),
+                _ => return Err(NotJson),
+            }
+        }
+    }
+
+    /// An array's items after its `[`, each read flat.
+    fn list(&mut self) -> Result<Node<'a>, NotJson> {
+        let mut items = Vec::with_capacity(16);
+        self.white_space();
+        if self.eat(b']') {
+            return Ok(Node::List(items));
+        }
+        loop {
+            items.push(self.node(FLAT)?);
+            self.white_space();
+            match self.next()? {
+                b',' => continue,
+                b']' => return Ok(Node::List(items)),
+                _ => return Err(NotJson),
+            }
+        }
+    }
+
+    /// A member's key and its `:`. Borrowed when LiveChat wrote it without escapes, so it can
+    /// be written back as it came; else unescaped by serde_json (which refuses a lone
+    /// surrogate, as it did when it read every key).
+    fn key(&mut self) -> Result<Cow<'a, str>, NotJson> {
+        self.white_space();
+        let start = self.pos;
+        if !self.eat(b'"') {
+            return Err(NotJson);
+        }
+        let escaped = self.skip_string()?;
+        let quoted = &self.text[start..self.pos];
+        let key = match escaped {
+            false => Cow::Borrowed(&quoted[1..quoted.len() - 1]),
+            true => Cow::Owned(serde_json::from_str::<String>(quoted).map_err(|_| NotJson)?),
+        };
+        self.white_space();
+        match self.eat(b':') {
+            true => Ok(key),
+            false => Err(NotJson),
+        }
+    }
+
+    /// One whole value as LiveChat wrote it, without the white space around it.
+    fn raw(&mut self) -> Result<&'a str, NotJson> {
+        self.white_space();
+        let start = self.pos;
+        self.skip_value()?;
+        Ok(&self.text[start..self.pos])
+    }
+
+    /// Past one value, nested as deep as it goes.
+    fn skip_value(&mut self) -> Result<(), NotJson> {
+        let base = self.open.len();
+        loop {
+            self.white_space();
+            match self.next()? {
+                b'"' => {
+                    self.skip_string()?;
+                }
+                b'{' => {
+                    self.white_space();
+                    if !self.eat(b'}') {
+                        self.open.push(b'}');
+                        self.member_key()?;
+                        continue;
+                    }
+                }
+                b'[' => {
+                    self.white_space();
+                    if !self.eat(b']') {
+                        self.open.push(b']');
+                        continue;
+                    }
+                }
+                b't' => self.literal(b"rue")?,
+                b'f' => self.literal(b"alse")?,
+                b'n' => self.literal(b"ull")?,
+                b'-' => {
+                    let first = self.next()?;
+                    self.skip_number(first)?;
+                }
+                first @ b'0'..=b'9' => self.skip_number(first)?,
+                _ => return Err(NotJson),
+            }
+            // After a value: close what it ends, or go on to the next item or member.
+            loop {
+                let Some(&close) = self.open.get(base..).and_then(|o| o.last()) else {
+                    return Ok(());
+                };
+                self.white_space();
+                match self.next()? {
+                    b',' => {
+                        if close == b'}' {
+                            self.member_key()?;
+                        }
+                        break;
+                    }
+                    c if c == close => {
+                        self.open.pop();
+                    }
+                    _ => return Err(NotJson),
+                }
+            }
+        }
+    }
+
+    /// A key inside a skipped object, and its `:`.
+    fn member_key(&mut self) -> Result<(), NotJson> {
+        self.white_space();
+        if !self.eat(b'"') {
+            return Err(NotJson);
+        }
+        self.skip_string()?;
+        self.white_space();
+        match self.eat(b':') {
+            true => Ok(()),
+            false => Err(NotJson),
+        }
+    }
+
+    /// Past a string's closing quote, from just after its opening one; answers whether it
+    /// held an escape. A control character must be escaped; `\u` takes four hex digits (what
+    /// they encode is not checked here, as serde_json does not when it skips a value).
+    fn skip_string(&mut self) -> Result<bool, NotJson> {
+        let mut escaped = false;
+        loop {
+            self.pos += plain_run(&self.bytes[self.pos..]).ok_or(NotJson)?;
+            match self.next()? {
+                b'"' => return Ok(escaped),
+                b'\\' => {
+                    escaped = true;
+                    match self.next()? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                        b'u' => {
+                            let hex = self.bytes.get(self.pos..self.pos + 4).ok_or(NotJson)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return Err(NotJson);
+                            }
+                            self.pos += 4;
+                        }
+                        _ => return Err(NotJson),
+                    }
+                }
+                _ => return Err(NotJson),
+            }
+        }
+    }
+
+    /// The rest of a number whose first digit is `first`: no leading zero, a fraction and an
+    /// exponent each with at least one digit.
+    fn skip_number(&mut self, first: u8) -> Result<(), NotJson> {
+        match first {
+            b'0' if self.peek().is_some_and(|b| b.is_ascii_digit()) => return Err(NotJson),
+            b'0' => {}
+            b'1'..=b'9' => {
+                self.digits();
+            }
+            _ => return Err(NotJson),
+        }
+        if self.eat(b'.') && self.digits() == 0 {
+            return Err(NotJson);
+        }
+        if self.eat(b'e') || self.eat(b'E') {
+            let _ = self.eat(b'+') || self.eat(b'-');
+            if self.digits() == 0 {
+                return Err(NotJson);
+            }
+        }
+        Ok(())
+    }
+
+    /// Past a run of digits; answers how many.
+    fn digits(&mut self) -> usize {
+        let n = self.bytes[self.pos..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        self.pos += n;
+        n
+    }
+
+    fn literal(&mut self, rest: &[u8]) -> Result<(), NotJson> {
+        match self.bytes[self.pos..].starts_with(rest) {
+            true => {
+                self.pos += rest.len();
+                Ok(())
+            }
+            false => Err(NotJson),
+        }
+    }
+
+    fn white_space(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Result<u8, NotJson> {
+        let b = self.peek().ok_or(NotJson)?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn eat(&mut self, b: u8) -> bool {
+        let hit = self.peek() == Some(b);
+        self.pos += usize::from(hit);
+        hit
+    }
+}
+
+/// How many bytes at the start of `rest` a string holds as they are (neither `"`, `\\` nor a
+/// control character); `None` when the string does not end in `rest`. A ticket's messages
+/// are most of its 25 KB and this is most of reading them, so both looks are vectorised:
+/// memchr for the quote or backslash, then the run's least byte (no early exit, so the
+/// compiler vectorises it) for a control character, which JSON allows only escaped.
+fn plain_run(rest: &[u8]) -> Option<usize> {
+    let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+    let run = &rest[..end];
+    if run.iter().fold(u8::MAX, |least, &b| least.min(b)) < 0x20 {
+        return run.iter().position(|&b| b < 0x20);
+    }
+    (end < rest.len()).then_some(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Eight bytes a step finds what one byte a step finds, wherever it sits.
+        #[test]
+        fn plain_runs_end_where_a_byte_by_byte_scan_ends(
+            bytes in proptest::collection::vec(prop_oneof![4 => 0x20u8..=0xff, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20], 0..40)
+        ) {
+            let naive = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            prop_assert_eq!(plain_run(&bytes), naive);
+        }
+    }
+
+    #[test]
+    fn what_serde_json_refuses_is_refused() {
+        for bad in [
+            "01",
+            "-",
+            "1.",
+            "1e",
+            "1.e5",
+            "+1",
+            "tru",
+            "nul",
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "{1:2}",
+            "\"a\u{1}\"",
+            "\"\\x\"",
+            "\"\\u12G4\"",
+            "\"\\u12",
+            "[1 2]",
+            "{\"a\":1}}",
+            "[",
+        ] {
+            let text = format!("{{\"raw\": {bad}}}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&text).is_err(),
+                "{bad}"
+            );
+            assert!(read(text.as_bytes(), FLAT).is_err(), "{bad}");
+        }
+        let deep = format!(
+            "{{\"raw\": {}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(
+            read(deep.as_bytes(), FLAT).is_ok(),
+            "a raw value nests as deep as it goes"
+        );
+    }
+}
