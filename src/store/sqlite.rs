@@ -22,6 +22,19 @@ use crate::secret::sqlite_path;
 const EARLIER: &str = "SELECT 1 FROM deliveries e WHERE e.subscription_id = d.subscription_id \
      AND e.state = 'pending' AND e.id < d.id";
 
+/// Each flow's pending deliveries `d` up to its first one `h` for which `holds` is true (all
+/// of them when none is). Read from the subscriptions, the fronts of the flows cost a few rows
+/// each; the same filter as a NOT EXISTS per delivery read every backlog whole, on every claim
+/// and every poll. CROSS JOIN keeps SQLite's planner to that order.
+fn fronts(holds: &str) -> String {
+    format!(
+        "subscriptions s CROSS JOIN deliveries d ON d.subscription_id = s.id \
+         AND d.state = 'pending' AND d.id <= COALESCE((SELECT MIN(h.id) FROM deliveries h \
+         WHERE h.subscription_id = s.id AND h.state = 'pending' AND ({holds})), {})",
+        i64::MAX
+    )
+}
+
 /// The file holds sealed callback URLs and credentials, intake token hashes and the events
 /// themselves: readable by the gateway's user only. SQLite gives its -wal and -shm files the
 /// same mode.
@@ -308,8 +321,8 @@ impl Backend for SqliteStore {
             "SELECT MIN(MAX(d.next_attempt_ms, COALESCE(d.lease_until_ms, 0), \
                COALESCE((SELECT MAX(e.releases_flow_at_ms) FROM deliveries e \
                  WHERE e.subscription_id = d.subscription_id AND e.state = 'pending' AND e.id < d.id), 0))) \
-             FROM deliveries d WHERE d.state = 'pending' \
-             AND NOT EXISTS ({EARLIER} AND e.releases_flow_at_ms IS NULL)"
+             FROM {}",
+            fronts("h.releases_flow_at_ms IS NULL")
         );
         let row = sqlx::query(&sql).fetch_one(&self.pool).await?;
         Ok(row.try_get::<Option<i64>, _>(0)?)
@@ -454,20 +467,19 @@ pub(super) async fn claim(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     claim: &Claim,
 ) -> Result<Vec<Delivery>, StoreError> {
-    // Within one flow, its own index (in the flow's order) and not the due-time one, which
-    // holds every flow's backlog: `+` keeps SQLite's planner, without statistics, off it.
-    let (only, due, order) = match claim.flow {
-        Some(_) => ("AND d.subscription_id = ?6", "+d.next_attempt_ms", "d.id"),
-        None => ("", "d.next_attempt_ms", "d.next_attempt_ms, d.id"),
+    let (only, order) = match claim.flow {
+        Some(_) => ("AND s.id = ?6", "d.id"),
+        None => ("", "d.next_attempt_ms, d.id"),
     };
     let sql = format!(
         "UPDATE deliveries SET lease_until_ms = ?1, lease_token = ?4 WHERE id IN ( \
-           SELECT d.id FROM deliveries d WHERE d.state = 'pending' {only} AND {due} <= ?2 \
+           SELECT d.id FROM {} \
+           WHERE d.next_attempt_ms <= ?2 {only} \
            AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= ?2) \
-           AND NOT EXISTS ({EARLIER} AND (e.releases_flow_at_ms IS NULL OR e.releases_flow_at_ms > ?2)) \
            AND d.id NOT IN (SELECT value FROM json_each(?5)) \
            ORDER BY {order} LIMIT ?3) \
-         RETURNING {DELIVERY_COLUMNS}"
+         RETURNING {DELIVERY_COLUMNS}",
+        fronts("h.releases_flow_at_ms IS NULL OR h.releases_flow_at_ms > ?2")
     );
     let busy = serde_json::to_string(&claim.busy).unwrap_or_else(|_| "[]".into());
     let query = sqlx::query_as::<_, DeliveryRow>(&sql)
