@@ -183,7 +183,7 @@ async fn next_in_flow(
 
 #[cfg(test)]
 mod tests {
-    use crate::store::suite::{lease_of, sub};
+    use crate::store::suite::{event, lease_of, sub};
     use crate::store::*;
 
     /// A claim that reaches the writer together with an outcome is answered after it, even
@@ -193,14 +193,10 @@ mod tests {
         let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
         store.insert_subscription(&sub("a")).await.unwrap();
         for uid in ["1", "2"] {
-            let e = NewDelivery {
-                subscription_id: "a".into(),
-                event_type: "chat_started".into(),
-                event_unique_id: uid.into(),
-                payload: "{}".into(),
-                next_attempt_ms: 10,
-            };
-            store.insert_delivery(&e, 10).await.unwrap();
+            store
+                .insert_delivery(&event("a", uid, 10), 10)
+                .await
+                .unwrap();
         }
         let head = store.claim_due(10, &lease_of(100, "t1"), &[], 16).await;
         let head = head.unwrap().remove(0);

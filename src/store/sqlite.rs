@@ -335,13 +335,7 @@ impl Backend for SqliteStore {
         outcome: &Outcome,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let record = Write::Record {
-            id,
-            lease_token: lease_token.into(),
-            outcome: outcome.clone(),
-            now_ms,
-            then: None,
-        };
+        let record = record_write(id, lease_token, outcome, now_ms, None);
         Ok(self.writer.write(record).await?.changed)
     }
 
@@ -354,13 +348,8 @@ impl Backend for SqliteStore {
         now_ms: i64,
         next: &NextInFlow<'_>,
     ) -> Result<Recorded, StoreError> {
-        let record = Write::Record {
-            id,
-            lease_token: lease_token.into(),
-            outcome: outcome.clone(),
-            now_ms,
-            then: Some(flow_claim(now_ms, next)),
-        };
+        let then = Some(flow_claim(now_ms, next));
+        let record = record_write(id, lease_token, outcome, now_ms, then);
         let done = self.writer.write(record).await?;
         Ok(Recorded {
             recorded: done.changed,
@@ -434,6 +423,23 @@ impl Backend for SqliteStore {
 }
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// An outcome for the group commit, with the claim to make if it is recorded.
+fn record_write(
+    id: i64,
+    lease_token: &str,
+    outcome: &Outcome,
+    now_ms: i64,
+    then: Option<Claim>,
+) -> Write {
+    Write::Record {
+        id,
+        lease_token: lease_token.into(),
+        outcome: outcome.clone(),
+        now_ms,
+        then,
+    }
+}
 
 /// Stores an event once per (subscription, event_unique_id).
 pub(super) fn insert_delivery_query(d: &NewDelivery, now_ms: i64) -> Query<'_> {

@@ -33,7 +33,7 @@ pub(super) fn sub(id: &str) -> Subscription {
     }
 }
 
-fn event(sub: &str, uid: &str, at: i64) -> NewDelivery {
+pub(super) fn event(sub: &str, uid: &str, at: i64) -> NewDelivery {
     NewDelivery {
         subscription_id: sub.into(),
         event_type: "chat_started".into(),

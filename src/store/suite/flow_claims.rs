@@ -10,6 +10,12 @@ fn next<'a>(flow: &'a str, lease: &'a Lease, busy: &'a [i64]) -> NextInFlow<'a> 
     }
 }
 
+/// The id `claim_in_flow` leases on flow `c` at `now_ms`, if any.
+async fn leased(store: &Store, now_ms: i64, lease: &Lease, busy: &[i64]) -> Option<i64> {
+    let d = store.claim_in_flow(now_ms, &next("c", lease, busy)).await;
+    d.unwrap().map(|d| d.id)
+}
+
 async fn flow_of(store: &Store, id: &str, events: &[&str]) {
     store.insert_subscription(&sub(id)).await.unwrap();
     for uid in events {
@@ -96,44 +102,22 @@ pub async fn a_flow_claim_skips_what_is_busy_or_not_due(store: Store) {
         .await
         .unwrap();
     let short = lease_of(60, "t1");
-    assert!(
-        store
-            .claim_in_flow(40, &next("c", &short, &[]))
-            .await
-            .unwrap()
-            .is_none(),
-        "due at 50"
-    );
-    let d = store
-        .claim_in_flow(50, &next("c", &short, &[]))
-        .await
-        .unwrap();
-    let d = d.expect("due");
+    assert_eq!(leased(&store, 40, &short, &[]).await, None, "due at 50");
+    let d = leased(&store, 50, &short, &[]).await.expect("due");
     let later = lease_of(200, "t2");
-    assert!(
-        store
-            .claim_in_flow(59, &next("c", &later, &[]))
-            .await
-            .unwrap()
-            .is_none(),
+    assert_eq!(
+        leased(&store, 59, &later, &[]).await,
+        None,
         "leased until 60"
     );
-    let busy = [d.id];
-    assert!(
-        store
-            .claim_in_flow(60, &next("c", &later, &busy))
-            .await
-            .unwrap()
-            .is_none(),
+    assert_eq!(
+        leased(&store, 60, &later, &[d]).await,
+        None,
         "the caller's own attempt in flight"
     );
-    let taken = store
-        .claim_in_flow(60, &next("c", &later, &[]))
-        .await
-        .unwrap();
     assert_eq!(
-        taken.map(|d| d.id),
-        Some(d.id),
+        leased(&store, 60, &later, &[]).await,
+        Some(d),
         "an expired lease is taken over"
     );
 }

@@ -242,10 +242,11 @@ fn groups(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
 /// other shape through the `Value` path.
 fn plain_ids(raw: &str) -> Option<impl Iterator<Item = &str>> {
     let inner = raw.strip_prefix('[')?.strip_suffix(']')?;
-    let inner = inner.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    let json_space = |c| matches!(c, ' ' | '\t' | '\n' | '\r');
+    let inner = inner.trim_matches(json_space);
     let ids = inner
         .split(',')
-        .map(|id| id.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r')))
+        .map(move |id| id.trim_matches(json_space))
         .filter(move |_| !inner.is_empty());
     let plain = |id: &str| {
         (1..=18).contains(&id.len())
