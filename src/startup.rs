@@ -67,9 +67,11 @@ impl Application {
         let secret = secret::load(&settings.store)?;
         let store = Store::serve(&settings.store.database_url).await?;
         let metrics = Metrics::default();
+        let throttle = throttle(&settings, clock.clone())?;
         let state = web::Data::new(AppState {
             keys: Keys::derive(&secret),
-            throttle: throttle(&settings, clock.clone())?,
+            ratelimit_policy: HeaderValue::from_str(&throttle.policy_header())?,
+            throttle,
             intake_limit: IntakeLimit::new(settings.intake_limit_per_min, clock.clone()),
             public_url: public_url.clone(),
             upstream_notices: Arc::new(Notices::new(clock.clone(), metrics.notice_counter())),
@@ -247,13 +249,18 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, BoxE
             .service(web::resource("/healthz").get(health::healthz))
             .service(web::resource("/readyz").get(health::readyz))
             .service(web::resource("/metrics").get(health::metrics))
-            .service(web::resource("/sandbox/events/{event_type}").post(sandbox::fire))
             .configure(configure_connector)
+            // After the connector's routes: a pattern with a segment costs a regex run for
+            // every call routed past it.
+            .service(web::resource("/sandbox/events/{event_type}").post(sandbox::fire))
             .configure(|cfg| openapi::configure(cfg, state.public_url.clone()))
             .configure(configure_intake)
             .default_service(web::to(not_found))
     })
     .workers(workers)
+    // As nginx's `tcp_nodelay on`: an answer written in more than one piece is not held back
+    // for the client's delayed ACK.
+    .tcp_nodelay(true)
     .client_request_timeout(head_timeout)
     .shutdown_timeout(grace)
     .disable_signals()

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use actix_web::http::header::HeaderValue;
 use url::Url;
 
 use crate::clock::SharedClock;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub public_url: Url,
     pub keys: Keys,
     pub throttle: Throttle,
+    /// `RateLimit-Policy`, the same on every answer: formatted once.
+    pub ratelimit_policy: HeaderValue,
     pub clock: SharedClock,
     pub metrics: Metrics,
     /// The fake LiveChat, in `serve --sandbox` only.

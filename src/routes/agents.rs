@@ -115,7 +115,7 @@ pub fn refused_in_this_state(e: ApiError) -> ApiError {
 pub fn json_body(body: JsonBody) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::json())
-        .body(body.into_string())
+        .body(body.into_bytes())
 }
 
 pub fn required(field: &str) -> ApiError {

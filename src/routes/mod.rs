@@ -36,9 +36,9 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(
-            req.extensions()
-                .get::<Caller>()
-                .cloned()
+            // Taken, not cloned: a handler extracts its caller once.
+            req.extensions_mut()
+                .remove::<Caller>()
                 .ok_or_else(|| ApiError::internal("connector route without connector_guard")),
         )
     }
@@ -47,7 +47,7 @@ impl FromRequest for Caller {
 fn header(name: &'static str, value: String) -> (HeaderName, HeaderValue) {
     (
         HeaderName::from_static(name),
-        HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("")),
+        HeaderValue::try_from(value).unwrap_or(HeaderValue::from_static("")),
     )
 }
 
@@ -60,7 +60,10 @@ pub async fn connector_guard(
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| ApiError::internal("no app state"))?;
-    let policy = header("ratelimit-policy", state.throttle.policy_header());
+    let policy = (
+        HeaderName::from_static("ratelimit-policy"),
+        state.ratelimit_policy.clone(),
+    );
     let auth = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)

@@ -3,6 +3,7 @@
 //! `x-ms-client-request-id` gets one generated, and the answer carries it either way, so a
 //! maker's failed run and the gateway's log line can be matched.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -10,7 +11,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
-use serde_json::{json, Value};
+
+use super::Field;
 
 use crate::openapi::operations::OPERATIONS;
 use crate::state::AppState;
@@ -76,7 +78,10 @@ pub async fn access_log(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().clone();
-    let route = req.match_pattern();
+    let route = match connector_route(req.path()) {
+        Some(template) => Some(Cow::Borrowed(template)),
+        None => req.match_pattern().map(Cow::Owned),
+    };
     let operation = operation_of(method.as_str(), route.as_deref());
     let request_id = header_id(&req, CLIENT_REQUEST_ID).unwrap_or_else(new_request_id);
     let correlation_id = header_id(&req, CORRELATION_ID);
@@ -101,7 +106,7 @@ pub async fn access_log(
         .extensions()
         .get::<ConnectionTag>()
         .map(|c| c.0.clone());
-    let route = route.unwrap_or_else(|| "(unmatched)".into());
+    let route = route.unwrap_or(Cow::Borrowed("(unmatched)"));
     let level = if status >= 500 {
         log::Level::Warn
     } else {
@@ -112,15 +117,15 @@ pub async fn access_log(
         level,
         &format!("{method} {route} {status}"),
         &[
-            ("method", json!(method.as_str())),
-            ("route", json!(route)),
-            ("operation", json!(operation)),
-            ("status", json!(status)),
-            ("duration_ms", json!(took.as_millis() as u64)),
-            ("connection", json!(connection)),
-            ("client_request_id", json!(request_id)),
-            ("correlation_id", json!(correlation_id)),
-            ("workflow_run_id", json!(run_id)),
+            ("method", method.as_str().into()),
+            ("route", route.as_ref().into()),
+            ("operation", operation.into()),
+            ("status", status.into()),
+            ("duration_ms", millis(took)),
+            ("connection", connection.as_deref().into()),
+            ("client_request_id", request_id.as_str().into()),
+            ("correlation_id", correlation_id.as_deref().into()),
+            ("workflow_run_id", run_id.as_deref().into()),
         ],
     );
     Ok(res)
@@ -156,18 +161,22 @@ pub fn delivery_attempt(a: &AttemptLog) {
             a.delivery_id, a.attempt
         ),
         &[
-            ("delivery_id", json!(a.delivery_id)),
-            ("subscription_id", json!(a.subscription_id)),
-            ("event_type", json!(a.event_type)),
-            ("attempt", json!(a.attempt)),
-            ("outcome", json!(outcome)),
-            ("status", json!(a.status)),
-            ("duration_ms", json!(a.took.as_millis() as u64)),
-            ("error", a.error.map_or(Value::Null, |e| json!(e))),
-            ("next_attempt_in_ms", json!(a.next_attempt_in_ms)),
-            ("note", json!(a.note)),
+            ("delivery_id", a.delivery_id.into()),
+            ("subscription_id", a.subscription_id.into()),
+            ("event_type", a.event_type.into()),
+            ("attempt", a.attempt.into()),
+            ("outcome", outcome.into()),
+            ("status", a.status.into()),
+            ("duration_ms", millis(a.took)),
+            ("error", a.error.into()),
+            ("next_attempt_in_ms", a.next_attempt_in_ms.into()),
+            ("note", a.note.into()),
         ],
     );
+}
+
+fn millis(d: Duration) -> Field<'static> {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).into()
 }
 
 /// What an upstream call made while answering a call needs to be counted under its operation.
@@ -188,6 +197,29 @@ pub fn upstream_observed(status: Option<u16>, took: Duration) {
             state.metrics.upstream(c.operation, status, took);
         }
     });
+}
+
+/// The connector route template `path` falls under, matched segment by segment as actix
+/// matches a `{name}` (one non-empty segment); `None` leaves the lookup to actix. Its own
+/// lookup (`match_pattern`) runs a regex per templated route, a few thousand instructions
+/// a call.
+fn connector_route(path: &str) -> Option<&'static str> {
+    OPERATIONS
+        .iter()
+        .map(|op| op.path)
+        .find(|template| template_matches(template, path))
+}
+
+fn template_matches(template: &str, path: &str) -> bool {
+    let (mut want, mut got) = (template.split('/'), path.split('/'));
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if w.starts_with('{') && !g.is_empty() => {}
+            (Some(w), Some(g)) if w == g && !w.starts_with('{') => {}
+            _ => return false,
+        }
+    }
 }
 
 /// The operation id of a connector route, else a fixed name for the route: a bounded label.
@@ -237,6 +269,35 @@ mod tests {
             assert!(safe_id(&HeaderValue::from_static(bad)).is_none(), "{bad}");
         }
         assert!(safe_id(&HeaderValue::from_str(&"a".repeat(129)).unwrap()).is_none());
+    }
+
+    use proptest::prelude::*;
+
+    proptest::proptest! {
+        /// The segment matcher finds the template actix's router finds, or leaves it to actix.
+        #[test]
+        fn connector_routes_match_as_actix_matches_them(
+            segments in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(vec![
+                        "agents", "tickets", "tags", "webhooks", "chat_starts_webhook",
+                        "ticket_created_webhook", "", "{login}", "a%2Fb", "6W6TC",
+                    ]).prop_map(str::to_string),
+                    "[a-z0-9@.%-]{0,6}",
+                ],
+                0..5,
+            )
+        ) {
+            let path = format!("/{}", segments.join("/"));
+            let mut actix: Vec<&str> = OPERATIONS
+                .iter()
+                .map(|op| op.path)
+                .filter(|t| actix_web::dev::ResourceDef::new(*t).is_match(&path))
+                .collect();
+            actix.dedup();
+            proptest::prop_assert!(actix.len() <= 1, "{path} matches {actix:?}");
+            proptest::prop_assert_eq!(connector_route(&path), actix.first().copied());
+        }
     }
 
     #[test]

@@ -95,9 +95,16 @@ impl Transport {
             let bytes = res.body().limit(MAX_UPSTREAM_BODY).await.map_err(|e| {
                 ApiError::BadGateway(format!("LiveChat's answer could not be read: {e}."))
             })?;
+            let status = res.status();
+            // Moved out, not cloned: the answer is done with them.
+            let mut headers = HeaderMap::new();
+            let _ = res.map_body(|head, body| {
+                headers = std::mem::take(&mut head.headers);
+                body
+            });
             Ok::<_, ApiError>(Answer {
-                status: res.status(),
-                headers: res.headers().clone(),
+                status,
+                headers,
                 bytes,
             })
         };

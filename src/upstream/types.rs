@@ -40,29 +40,30 @@ pub struct TicketQuery {
 /// write it straight from LiveChat's bytes (v2 does, without building a tree), or from a
 /// `Value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JsonBody(String);
+pub struct JsonBody(Vec<u8>);
 
 impl JsonBody {
     pub fn from_value(v: &Value) -> Self {
-        Self(serde_json::to_string(v).unwrap_or_else(|_| "null".into()))
+        Self(serde_json::to_vec(v).unwrap_or_else(|_| b"null".to_vec()))
     }
 
-    /// Text the caller built as valid JSON (the raw rewrites only join validated pieces).
+    /// Text the caller built as valid JSON (the raw rewrites only join pieces the scanner
+    /// validated, UTF-8 included, so the 25 KB ticket is not checked a second time).
     pub(crate) fn from_json_text(bytes: Vec<u8>) -> Self {
-        Self(String::from_utf8(bytes).unwrap_or_else(|_| "null".into()))
+        Self(bytes)
     }
 
-    pub fn as_str(&self) -> &str {
+    pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
-    pub fn into_string(self) -> String {
+    pub fn into_bytes(self) -> Vec<u8> {
         self.0
     }
 
     /// How many items the text holds when it is a JSON array (for messages, not the hot path).
     pub fn array_len(&self) -> Option<usize> {
-        serde_json::from_str::<Vec<serde::de::IgnoredAny>>(&self.0)
+        serde_json::from_slice::<Vec<serde::de::IgnoredAny>>(&self.0)
             .ok()
             .map(|v| v.len())
     }

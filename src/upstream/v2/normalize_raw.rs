@@ -279,10 +279,10 @@ fn earliest(fields: &Fields<'_>, list: &str, key: &str) -> Option<i64> {
     items
         .iter()
         .filter_map(|i| match i {
-            Node::Obj(f) => f.raw(key).and_then(value),
+            Node::Obj(f) => f.raw(key),
             _ => None,
         })
-        .filter_map(|v| parse_ms(&v))
+        .filter_map(|raw| plain_timestamp(raw).unwrap_or_else(|| parse_ms(&value(raw)?)))
         .min()
 }
 
