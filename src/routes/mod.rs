@@ -101,7 +101,9 @@ pub async fn connector_guard(
     match decision {
         Decision::Rejected { retry_after_secs } => {
             state.metrics.throttle(false);
-            log::info!("throttled connection {} for {retry_after_secs}s", tag.0);
+            // The access line already says 429 and names the connection; a second line per
+            // refused call would double the log of a flow that keeps calling.
+            log::debug!("throttled connection {} for {retry_after_secs}s", tag.0);
             let mut res = ApiError::Throttled {
                 retry_after: retry_after_secs,
             }
