@@ -168,13 +168,7 @@ fn date(buf: &mut Vec<u8>, key: &str, field: &Field<'_>) -> bool {
     let Field::Raw(raw) = field else {
         return write_field(buf, field);
     };
-    let (ms, quiet) = match plain_timestamp(raw) {
-        Some(ms) => (ms, ms.is_none()),
-        None => {
-            let v = value(raw).unwrap_or(Value::Null);
-            (parse_ms(&v), v.is_null() || v == 0 || v == "0")
-        }
-    };
+    let (ms, quiet) = raw_date(raw);
     // An RFC 3339 instant holds nothing to escape.
     buf.push(b'"');
     if ms.is_some_and(|ms| push_ms(buf, ms)) {
@@ -186,6 +180,18 @@ fn date(buf: &mut Vec<u8>, key: &str, field: &Field<'_>) -> bool {
         log::warn!("dropping unreadable date-time in field `{key}`");
     }
     false
+}
+
+/// The instant a raw date value holds, as `parse_ms` reads it, and whether a missing instant
+/// is quiet (0, "0" or null: no date, not an unreadable one).
+fn raw_date(raw: &str) -> (Option<i64>, bool) {
+    match plain_timestamp(raw) {
+        Some(ms) => (ms, ms.is_none()),
+        None => {
+            let v = value(raw).unwrap_or(Value::Null);
+            (parse_ms(&v), v.is_null() || v == 0 || v == "0")
+        }
+    }
 }
 
 /// A date LiveChat wrote as plain digits (how v2 sends them), read as `parse_ms` reads the
@@ -282,7 +288,7 @@ fn earliest(fields: &Fields<'_>, list: &str, key: &str) -> Option<i64> {
             Node::Obj(f) => f.raw(key),
             _ => None,
         })
-        .filter_map(|raw| plain_timestamp(raw).unwrap_or_else(|| parse_ms(&value(raw)?)))
+        .filter_map(|raw| raw_date(raw).0)
         .min()
 }
 
