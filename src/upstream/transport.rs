@@ -5,8 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_web::error::PayloadError;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
+use actix_web::web::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use url::Url;
@@ -38,7 +41,7 @@ pub struct Request<'a> {
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
-    pub bytes: actix_web::web::Bytes,
+    pub bytes: Bytes,
 }
 
 impl Answer {
@@ -92,7 +95,7 @@ impl Transport {
                 None => out.send().await,
             }
             .map_err(|e| send_error(&e))?;
-            let bytes = res.body().limit(MAX_UPSTREAM_BODY).await.map_err(|e| {
+            let bytes = read_body(&mut res).await.map_err(|e| {
                 ApiError::BadGateway(format!("LiveChat's answer could not be read: {e}."))
             })?;
             let status = res.status();
@@ -129,6 +132,45 @@ impl Transport {
             ),
         }
         outcome
+    }
+}
+
+/// The whole answer, at most [`MAX_UPSTREAM_BODY`] bytes. awc's own reader grows a buffer
+/// from empty and copies every chunk into it; this one keeps an answer that came in one chunk
+/// as it came and sizes the buffer from `Content-Length` otherwise, so a 25 KB ticket is copied
+/// once, not once per doubling.
+async fn read_body<S>(res: &mut awc::ClientResponse<S>) -> Result<Bytes, PayloadError>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
+    let declared = res
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_UPSTREAM_BODY) {
+        return Err(PayloadError::Overflow);
+    }
+    let mut first: Option<Bytes> = None;
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = res.next().await {
+        let chunk = chunk?;
+        if let Some(one) = first.take() {
+            buf.reserve(declared.unwrap_or(0).max(one.len() + chunk.len()));
+            buf.extend_from_slice(&one);
+        } else if buf.is_empty() {
+            first = Some(chunk);
+            continue;
+        }
+        if buf.len() + chunk.len() > MAX_UPSTREAM_BODY {
+            return Err(PayloadError::Overflow);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    match first {
+        Some(one) if one.len() > MAX_UPSTREAM_BODY => Err(PayloadError::Overflow),
+        Some(one) => Ok(one),
+        None => Ok(buf.freeze()),
     }
 }
 
@@ -228,6 +270,25 @@ mod tests {
         let v = authorization(&creds).unwrap();
         assert!(v.is_sensitive());
         assert!(!format!("{v:?}").contains("Basic"));
+    }
+
+    #[actix_web::test]
+    async fn an_answer_in_one_piece_is_read_whole() {
+        let body = vec![b'x'; 25 * 1024];
+        let mut res = awc::test::TestResponse::default()
+            .set_payload(body.clone())
+            .finish();
+        assert_eq!(read_body(&mut res).await.unwrap(), body);
+    }
+
+    #[actix_web::test]
+    async fn an_answer_declared_larger_than_the_limit_is_refused_before_reading() {
+        let mut res =
+            awc::test::TestResponse::with_header((header::CONTENT_LENGTH, "8388609")).finish();
+        assert!(matches!(
+            read_body(&mut res).await,
+            Err(PayloadError::Overflow)
+        ));
     }
 
     #[test]
