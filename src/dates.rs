@@ -36,16 +36,19 @@ pub fn push_ms(out: &mut Vec<u8>, ms: i64) -> bool {
         (in_day / 1000 % 60, 2, b'.'),
         (in_day % 1000, 3, b'Z'),
     ];
+    // Written into a fixed buffer and appended once: per-byte pushes each checked capacity.
+    let mut text = [0u8; 24];
+    let mut at = 0;
     for (n, width, then) in fields {
-        let mut digits = [0u8; 4];
         let mut n = n;
-        for d in digits[..width].iter_mut().rev() {
+        for d in text[at..at + width].iter_mut().rev() {
             *d = b'0' + (n % 10) as u8;
             n /= 10;
         }
-        out.extend_from_slice(&digits[..width]);
-        out.push(then);
+        text[at + width] = then;
+        at += width + 1;
     }
+    out.extend_from_slice(&text[..at]);
     true
 }
 
