@@ -95,9 +95,11 @@ impl Transport {
                 None => out.send().await,
             }
             .map_err(|e| send_error(&e))?;
-            let bytes = read_body(&mut res).await.map_err(|e| {
-                ApiError::BadGateway(format!("LiveChat's answer could not be read: {e}."))
-            })?;
+            let bytes = read_body(content_length(res.headers()), &mut res)
+                .await
+                .map_err(|e| {
+                    ApiError::BadGateway(format!("LiveChat's answer could not be read: {e}."))
+                })?;
             let status = res.status();
             // Moved out, not cloned: the answer is done with them.
             let mut headers = HeaderMap::new();
@@ -135,43 +137,51 @@ impl Transport {
     }
 }
 
+/// The length an answer declares, when it declares one that parses.
+fn content_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
 /// The whole answer, at most [`MAX_UPSTREAM_BODY`] bytes. awc's own reader grows a buffer
 /// from empty and copies every chunk into it; this one keeps an answer that came in one chunk
-/// as it came and sizes the buffer from `Content-Length` otherwise, so a 25 KB ticket is copied
-/// once, not once per doubling.
-async fn read_body<S>(res: &mut awc::ClientResponse<S>) -> Result<Bytes, PayloadError>
+/// as it came and sizes the buffer from the declared length otherwise, so a 25 KB ticket is
+/// copied once, not once per doubling.
+async fn read_body<S>(declared: Option<usize>, mut chunks: S) -> Result<Bytes, PayloadError>
 where
     S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
 {
-    let declared = res
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_UPSTREAM_BODY) {
         return Err(PayloadError::Overflow);
     }
-    let mut first: Option<Bytes> = None;
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = res.next().await {
+    let Some(first) = chunks.next().await.transpose()? else {
+        return Ok(Bytes::new());
+    };
+    let Some(second) = chunks.next().await.transpose()? else {
+        return match first.len() > MAX_UPSTREAM_BODY {
+            true => Err(PayloadError::Overflow),
+            false => Ok(first),
+        };
+    };
+    let mut buf = BytesMut::with_capacity(
+        declared
+            .unwrap_or(0)
+            .max(first.len() + second.len())
+            .min(MAX_UPSTREAM_BODY),
+    );
+    let mut next = Some(Ok(second));
+    buf.extend_from_slice(&first);
+    while let Some(chunk) = next {
         let chunk = chunk?;
-        if let Some(one) = first.take() {
-            buf.reserve(declared.unwrap_or(0).max(one.len() + chunk.len()));
-            buf.extend_from_slice(&one);
-        } else if buf.is_empty() {
-            first = Some(chunk);
-            continue;
-        }
         if buf.len() + chunk.len() > MAX_UPSTREAM_BODY {
             return Err(PayloadError::Overflow);
         }
         buf.extend_from_slice(&chunk);
+        next = chunks.next().await;
     }
-    match first {
-        Some(one) if one.len() > MAX_UPSTREAM_BODY => Err(PayloadError::Overflow),
-        Some(one) => Ok(one),
-        None => Ok(buf.freeze()),
-    }
+    Ok(buf.freeze())
 }
 
 /// `{base}/{segments...}` with each segment percent-encoded.
@@ -272,23 +282,63 @@ mod tests {
         assert!(!format!("{v:?}").contains("Basic"));
     }
 
-    #[actix_web::test]
-    async fn an_answer_in_one_piece_is_read_whole() {
-        let body = vec![b'x'; 25 * 1024];
-        let mut res = awc::test::TestResponse::default()
-            .set_payload(body.clone())
-            .finish();
-        assert_eq!(read_body(&mut res).await.unwrap(), body);
+    fn chunks(parts: &[&[u8]]) -> impl Stream<Item = Result<Bytes, PayloadError>> + Unpin {
+        let parts: Vec<_> = parts
+            .iter()
+            .map(|p| Ok(Bytes::copy_from_slice(p)))
+            .collect();
+        futures_util::stream::iter(parts)
     }
 
     #[actix_web::test]
-    async fn an_answer_declared_larger_than_the_limit_is_refused_before_reading() {
-        let mut res =
-            awc::test::TestResponse::with_header((header::CONTENT_LENGTH, "8388609")).finish();
+    async fn an_answer_is_read_whole_in_any_number_of_chunks() {
+        let whole: Vec<u8> = (0..25 * 1024).map(|i| (i % 251) as u8).collect();
+        for cut in [
+            vec![],
+            vec![whole.len()],
+            vec![1, 8192],
+            vec![0, 0, 3, 9000, 9001],
+        ] {
+            let mut parts: Vec<&[u8]> = Vec::new();
+            let mut at = 0;
+            for end in cut.iter().copied().chain([whole.len()]) {
+                parts.push(&whole[at..end]);
+                at = end;
+            }
+            for declared in [None, Some(whole.len()), Some(7)] {
+                let got = read_body(declared, chunks(&parts)).await.unwrap();
+                assert_eq!(got, whole, "cut at {cut:?}, declared {declared:?}");
+            }
+        }
+        assert!(read_body(None, chunks(&[])).await.unwrap().is_empty());
+    }
+
+    #[actix_web::test]
+    async fn an_answer_over_the_limit_is_refused() {
+        let half = vec![b'x'; MAX_UPSTREAM_BODY / 2 + 1];
+        let declared = Some(MAX_UPSTREAM_BODY + 1);
         assert!(matches!(
-            read_body(&mut res).await,
+            read_body(declared, chunks(&[b"{}"])).await,
             Err(PayloadError::Overflow)
         ));
+        assert!(matches!(
+            read_body(None, chunks(&[&half, &half])).await,
+            Err(PayloadError::Overflow)
+        ));
+        let over = vec![b'x'; MAX_UPSTREAM_BODY + 1];
+        assert!(matches!(
+            read_body(None, chunks(&[&over])).await,
+            Err(PayloadError::Overflow)
+        ));
+    }
+
+    #[actix_web::test]
+    async fn a_broken_answer_is_an_error() {
+        let broken = futures_util::stream::iter(vec![
+            Ok(Bytes::from_static(b"{")),
+            Err(PayloadError::Incomplete(None)),
+        ]);
+        assert!(read_body(None, broken).await.is_err());
     }
 
     #[test]
