@@ -1,6 +1,7 @@
 //! livechat-gateway: a self-hosted gateway between Power Platform custom connectors and
 //! LiveChat's REST API v2.
 
+pub mod bounded_body;
 pub mod check;
 pub mod cli;
 pub mod clock;

@@ -2,12 +2,12 @@
 //! route (no credentials, no throttle); the token in the path is the only proof. The event is
 //! committed to the store before the 200 goes back.
 
-use actix_web::http::header;
+use actix_web::error::PayloadError;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use super::webhooks::store_error;
+use crate::bounded_body;
 use crate::error::ApiError;
 use crate::metrics::IntakeOutcome;
 use crate::relay::trigger::Trigger;
@@ -26,27 +26,15 @@ fn too_large() -> ApiError {
 
 pub(crate) async fn read_limited(
     req: &HttpRequest,
-    mut payload: web::Payload,
-) -> Result<web::BytesMut, ApiError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_EVENT_BODY) {
-        return Err(too_large());
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::BadRequest(format!("The webhook body could not be read: {e}."))
-        })?;
-        if body.len() + chunk.len() > MAX_EVENT_BODY {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    payload: web::Payload,
+) -> Result<web::Bytes, ApiError> {
+    let declared = bounded_body::declared_length(req.headers());
+    bounded_body::read(declared, MAX_EVENT_BODY, payload)
+        .await
+        .map_err(|e| match e {
+            PayloadError::Overflow => too_large(),
+            e => ApiError::BadRequest(format!("The webhook body could not be read: {e}.")),
+        })
 }
 
 pub async fn receive(

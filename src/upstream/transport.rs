@@ -5,16 +5,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::error::PayloadError;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::web::{Bytes, BytesMut};
-use futures_util::{Stream, StreamExt};
+use actix_web::web::Bytes;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use url::Url;
 
 use super::notices::Notices;
+use crate::bounded_body;
 use crate::credentials::Credentials;
 use crate::error::ApiError;
 
@@ -95,7 +94,8 @@ impl Transport {
                 None => out.send().await,
             }
             .map_err(|e| send_error(&e))?;
-            let bytes = read_body(content_length(res.headers()), &mut res)
+            let declared = bounded_body::declared_length(res.headers());
+            let bytes = bounded_body::read(declared, MAX_UPSTREAM_BODY, &mut res)
                 .await
                 .map_err(|e| {
                     ApiError::BadGateway(format!("LiveChat's answer could not be read: {e}."))
@@ -135,53 +135,6 @@ impl Transport {
         }
         outcome
     }
-}
-
-/// The length an answer declares, when it declares one that parses.
-fn content_length(headers: &HeaderMap) -> Option<usize> {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-}
-
-/// The whole answer, at most [`MAX_UPSTREAM_BODY`] bytes. awc's own reader grows a buffer
-/// from empty and copies every chunk into it; this one keeps an answer that came in one chunk
-/// as it came and sizes the buffer from the declared length otherwise, so a 25 KB ticket is
-/// copied once, not once per doubling.
-async fn read_body<S>(declared: Option<usize>, mut chunks: S) -> Result<Bytes, PayloadError>
-where
-    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
-{
-    if declared.is_some_and(|n| n > MAX_UPSTREAM_BODY) {
-        return Err(PayloadError::Overflow);
-    }
-    let Some(first) = chunks.next().await.transpose()? else {
-        return Ok(Bytes::new());
-    };
-    let Some(second) = chunks.next().await.transpose()? else {
-        return match first.len() > MAX_UPSTREAM_BODY {
-            true => Err(PayloadError::Overflow),
-            false => Ok(first),
-        };
-    };
-    let mut buf = BytesMut::with_capacity(
-        declared
-            .unwrap_or(0)
-            .max(first.len() + second.len())
-            .min(MAX_UPSTREAM_BODY),
-    );
-    let mut next = Some(Ok(second));
-    buf.extend_from_slice(&first);
-    while let Some(chunk) = next {
-        let chunk = chunk?;
-        if buf.len() + chunk.len() > MAX_UPSTREAM_BODY {
-            return Err(PayloadError::Overflow);
-        }
-        buf.extend_from_slice(&chunk);
-        next = chunks.next().await;
-    }
-    Ok(buf.freeze())
 }
 
 /// `{base}/{segments...}` with each segment percent-encoded.
@@ -280,65 +233,6 @@ mod tests {
         let v = authorization(&creds).unwrap();
         assert!(v.is_sensitive());
         assert!(!format!("{v:?}").contains("Basic"));
-    }
-
-    fn chunks(parts: &[&[u8]]) -> impl Stream<Item = Result<Bytes, PayloadError>> + Unpin {
-        let parts: Vec<_> = parts
-            .iter()
-            .map(|p| Ok(Bytes::copy_from_slice(p)))
-            .collect();
-        futures_util::stream::iter(parts)
-    }
-
-    #[actix_web::test]
-    async fn an_answer_is_read_whole_in_any_number_of_chunks() {
-        let whole: Vec<u8> = (0..25 * 1024).map(|i| (i % 251) as u8).collect();
-        for cut in [
-            vec![],
-            vec![whole.len()],
-            vec![1, 8192],
-            vec![0, 0, 3, 9000, 9001],
-        ] {
-            let mut parts: Vec<&[u8]> = Vec::new();
-            let mut at = 0;
-            for end in cut.iter().copied().chain([whole.len()]) {
-                parts.push(&whole[at..end]);
-                at = end;
-            }
-            for declared in [None, Some(whole.len()), Some(7)] {
-                let got = read_body(declared, chunks(&parts)).await.unwrap();
-                assert_eq!(got, whole, "cut at {cut:?}, declared {declared:?}");
-            }
-        }
-        assert!(read_body(None, chunks(&[])).await.unwrap().is_empty());
-    }
-
-    #[actix_web::test]
-    async fn an_answer_over_the_limit_is_refused() {
-        let half = vec![b'x'; MAX_UPSTREAM_BODY / 2 + 1];
-        let declared = Some(MAX_UPSTREAM_BODY + 1);
-        assert!(matches!(
-            read_body(declared, chunks(&[b"{}"])).await,
-            Err(PayloadError::Overflow)
-        ));
-        assert!(matches!(
-            read_body(None, chunks(&[&half, &half])).await,
-            Err(PayloadError::Overflow)
-        ));
-        let over = vec![b'x'; MAX_UPSTREAM_BODY + 1];
-        assert!(matches!(
-            read_body(None, chunks(&[&over])).await,
-            Err(PayloadError::Overflow)
-        ));
-    }
-
-    #[actix_web::test]
-    async fn a_broken_answer_is_an_error() {
-        let broken = futures_util::stream::iter(vec![
-            Ok(Bytes::from_static(b"{")),
-            Err(PayloadError::Incomplete(None)),
-        ]);
-        assert!(read_body(None, broken).await.is_err());
     }
 
     #[test]
