@@ -85,7 +85,7 @@ pub async fn connector_guard(
     }
     let connection = state.keys.connection_id(&creds);
     let tag = ConnectionTag::of(&connection);
-    req.extensions_mut().insert(tag.clone());
+    req.extensions_mut().insert(tag);
     let decision = match state.throttle.check(&connection).await {
         Ok(d) => d,
         Err(Unavailable) => {
@@ -103,7 +103,10 @@ pub async fn connector_guard(
             state.metrics.throttle(false);
             // The access line already says 429 and names the connection; a second line per
             // refused call would double the log of a flow that keeps calling.
-            log::debug!("throttled connection {} for {retry_after_secs}s", tag.0);
+            log::debug!(
+                "throttled connection {} for {retry_after_secs}s",
+                tag.as_str()
+            );
             let mut res = ApiError::Throttled {
                 retry_after: retry_after_secs,
             }

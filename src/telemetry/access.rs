@@ -24,20 +24,37 @@ const WORKFLOW_RUN_ID: &str = "x-ms-workflow-run-id";
 /// Characters of a connection id written to the log: enough to tell connections apart.
 const CONNECTION_PREFIX: usize = 8;
 
-/// The caller's connection, set by the connector guard for the access line.
-#[derive(Clone, Debug)]
-pub struct ConnectionTag(pub String);
+/// The caller's connection, set by the connector guard for the access line: the id's first
+/// characters, kept inline (the id is base64url, so ASCII), so tagging a call allocates nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionTag {
+    bytes: [u8; CONNECTION_PREFIX],
+    len: usize,
+}
 
 impl ConnectionTag {
     pub fn of(connection: &crate::credentials::ConnectionId) -> Self {
-        Self(
-            connection
-                .as_str()
-                .chars()
-                .take(CONNECTION_PREFIX)
-                .collect(),
-        )
+        let mut bytes = [0; CONNECTION_PREFIX];
+        let prefix = prefix_of(connection.as_str());
+        bytes[..prefix.len()].copy_from_slice(prefix.as_bytes());
+        Self {
+            bytes,
+            len: prefix.len(),
+        }
     }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+/// At most `CONNECTION_PREFIX` bytes of `id`, cut on a character boundary.
+fn prefix_of(id: &str) -> &str {
+    let mut end = id.len().min(CONNECTION_PREFIX);
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    &id[..end]
 }
 
 /// An id header's value when it looks like an id (a GUID, a run id); anything else (a long
@@ -101,11 +118,7 @@ pub async fn access_log(
     if let Some(state) = state {
         state.metrics.call(operation, status, took);
     }
-    let connection = res
-        .request()
-        .extensions()
-        .get::<ConnectionTag>()
-        .map(|c| c.0.clone());
+    let connection = res.request().extensions().get::<ConnectionTag>().copied();
     let route = route.unwrap_or(Cow::Borrowed("(unmatched)"));
     let level = if status >= 500 {
         log::Level::Warn
@@ -122,7 +135,10 @@ pub async fn access_log(
             ("operation", operation.into()),
             ("status", status.into()),
             ("duration_ms", millis(took)),
-            ("connection", connection.as_deref().into()),
+            (
+                "connection",
+                connection.as_ref().map(ConnectionTag::as_str).into(),
+            ),
             ("client_request_id", request_id.as_str().into()),
             ("correlation_id", correlation_id.as_deref().into()),
             ("workflow_run_id", run_id.as_deref().into()),
@@ -259,6 +275,16 @@ mod tests {
         assert!(parts[2].starts_with('4'));
         assert!("89ab".contains(&parts[3][..1]));
         assert_ne!(id, new_request_id());
+    }
+
+    #[test]
+    fn a_connection_is_tagged_by_its_ids_first_characters() {
+        use crate::credentials::ConnectionId;
+        let tag = |id: &str| ConnectionTag::of(&ConnectionId::from_stored(id.into()));
+        assert_eq!(tag("_qBQ1YY5-uLS15XoCDxqpMVg").as_str(), "_qBQ1YY5");
+        assert_eq!(tag("abc").as_str(), "abc");
+        // Never so for an id this gateway derives (base64url), but no id can split a character.
+        assert_eq!(tag("abcdefg\u{e9}x").as_str(), "abcdefg");
     }
 
     #[test]
