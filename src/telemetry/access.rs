@@ -21,7 +21,8 @@ const CLIENT_REQUEST_ID: &str = "x-ms-client-request-id";
 const CORRELATION_ID: &str = "x-ms-correlation-id";
 const WORKFLOW_RUN_ID: &str = "x-ms-workflow-run-id";
 
-/// Characters of a connection id written to the log: enough to tell connections apart.
+/// Bytes of a connection id written to the log (base64url, so as many characters): enough to
+/// tell connections apart.
 const CONNECTION_PREFIX: usize = 8;
 
 /// The caller's connection, set by the connector guard for the access line: the id's first

@@ -194,6 +194,11 @@ async fn text_logs_hold_the_same_fields_and_never_the_key() {
     ] {
         assert!(call.contains(field), "{field} missing in {call}");
     }
+    let connection = call
+        .split(' ')
+        .find_map(|kv| kv.strip_prefix("connection="))
+        .map(str::len);
+    assert_eq!(connection, Some(8), "the connection's tag in {call}");
     assert!(
         log.lines()
             .any(|l| l.contains(&format!("client_request_id={generated}"))
