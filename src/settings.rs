@@ -143,6 +143,19 @@ impl Cli {
             },
         }
     }
+
+    /// How long an info line may wait (see `log_format` for where it comes from).
+    pub fn log_flush_ms(&self) -> u64 {
+        match &self.command {
+            None => self.serve.log_flush_ms,
+            Some(Command::Serve(s)) => s.log_flush_ms,
+            Some(Command::Check(c)) => c.settings.log_flush_ms,
+            Some(_) => std::env::var("GATEWAY_LOG_FLUSH_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(crate::telemetry::sink::DEFAULT_FLUSH_MS),
+        }
+    }
 }
 
 impl DeliveriesCommand {
@@ -260,6 +273,10 @@ pub struct Settings {
     /// Log lines as text or as one JSON object a line (for log shippers).
     #[arg(long, env = "GATEWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// How long a log line below warn may wait to be written with others, in milliseconds (0:
+    /// each line at once). Warnings and errors are written at once, with the lines before them.
+    #[arg(long, env = "GATEWAY_LOG_FLUSH_MS", default_value_t = crate::telemetry::sink::DEFAULT_FLUSH_MS, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub log_flush_ms: u64,
     /// HTTP worker threads (default 2; tests use one). Match it to the cores the gateway may use.
     #[arg(long, env = "GATEWAY_WORKERS", value_parser = clap::value_parser!(usize))]
     pub workers: Option<usize>,
@@ -317,6 +334,7 @@ impl Settings {
             shutdown_grace_secs: 30,
             sandbox: false,
             log_format: LogFormat::Text,
+            log_flush_ms: crate::telemetry::sink::DEFAULT_FLUSH_MS,
             workers: Some(1),
         }
     }

@@ -5,11 +5,14 @@
 //! API key cannot reach the log.
 
 pub mod access;
+pub mod sink;
 
 use std::io::Write;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
+
+use crate::dates;
 
 pub use access::{access_log, operation_of, upstream_observed, ConnectionTag};
 
@@ -24,13 +27,15 @@ pub enum LogFormat {
 }
 
 static FORMAT: OnceLock<LogFormat> = OnceLock::new();
+static SINK: OnceLock<Arc<sink::Sink>> = OnceLock::new();
 
 fn format() -> LogFormat {
     FORMAT.get().copied().unwrap_or_default()
 }
 
-/// Installs the logger once per process (later calls do nothing).
-pub fn init(format: LogFormat) {
+/// Installs the logger once per process (later calls do nothing). Lines reach standard error
+/// in batches at most `flush_ms` apart (see [`sink`]).
+pub fn init(format: LogFormat, flush_ms: u64) {
     let env = env_logger::Env::default().default_filter_or("info");
     let mut builder = env_logger::Builder::from_env(env);
     // The HTTP client's trace level prints whole request heads; keep it at debug whatever
@@ -46,8 +51,33 @@ pub fn init(format: LogFormat) {
     } else {
         builder.format_timestamp_millis();
     }
-    if builder.try_init().is_ok() {
-        let _ = FORMAT.set(format);
+    let sink = sink::Sink::start(Box::new(std::io::stderr()), flush_ms);
+    builder.target(env_logger::Target::Pipe(sink.writer()));
+    let inner = builder.build();
+    let max = inner.filter();
+    let batched = sink::Batched {
+        inner,
+        sink: Arc::clone(&sink),
+    };
+    if log::set_boxed_logger(Box::new(batched)).is_err() {
+        return;
+    }
+    log::set_max_level(max);
+    let _ = FORMAT.set(format);
+    // A panic's message is written straight to standard error: the lines before it go first.
+    let report = std::panic::take_hook();
+    let on_panic = Arc::clone(&sink);
+    std::panic::set_hook(Box::new(move |info| {
+        on_panic.flush();
+        report(info);
+    }));
+    let _ = SINK.set(sink);
+}
+
+/// Writes every log line still waiting (before the process exits).
+pub fn flush() {
+    if let Some(sink) = SINK.get() {
+        sink.flush();
     }
 }
 
@@ -87,80 +117,134 @@ macro_rules! int_field {
 }
 int_field!(u16, u32, u64, i64);
 
-impl Field<'_> {
-    fn to_value(self) -> Value {
-        match self {
-            Field::Str(s) => Value::from(s),
-            Field::Int(n) => Value::from(n),
-            Field::Null => Value::Null,
-        }
-    }
-}
-
 /// One structured event: `message` and its fields, rendered for the configured format.
-/// Null fields are left out.
+/// Null fields are left out. A line is written every call, so it is rendered straight into a
+/// buffer of the thread's and handed to the sink, without env_logger's formatter, in the
+/// layout env_logger gives every other line.
 pub fn event(target: &'static str, level: log::Level, message: &str, fields: &[(&str, Field)]) {
     if !log::log_enabled!(target: target, level) {
         return;
     }
-    match format() {
-        LogFormat::Text => log::log!(target: target, level, "{}", text_event(message, fields)),
-        LogFormat::Json => log::log!(target: target, level, "{}", json_event(message, fields)),
+    let Some(sink) = SINK.get() else {
+        // Another logger than ours (a test's): through `log`, as text.
+        let mut line = Vec::new();
+        push_text_event(&mut line, message, fields);
+        log::log!(target: target, level, "{}", String::from_utf8_lossy(&line));
+        return;
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    LINE.with_borrow_mut(|line| {
+        line.clear();
+        let record = Header {
+            now_ms,
+            level,
+            target,
+        };
+        match format() {
+            LogFormat::Text => text_line(line, &record, message, fields),
+            LogFormat::Json => json_line_of_event(line, &record, message, fields),
+        }
+        sink.write_line(line, level <= log::Level::Warn);
+    });
+}
+
+thread_local! {
+    static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// What a line starts with.
+struct Header {
+    now_ms: i64,
+    level: log::Level,
+    target: &'static str,
+}
+
+/// `[ts LEVEL target] message k=v ...`: env_logger's text layout, millisecond timestamps.
+fn text_line(out: &mut Vec<u8>, h: &Header, message: &str, fields: &[(&str, Field)]) {
+    out.push(b'[');
+    dates::push_ms(out, h.now_ms);
+    // `{:<5}` by hand: the formatter's padding machinery cost more than the rest of the head.
+    let level = h.level.as_str();
+    out.push(b' ');
+    out.extend_from_slice(level.as_bytes());
+    out.extend_from_slice(&b"      "[level.len().min(5)..]);
+    out.extend_from_slice(h.target.as_bytes());
+    out.extend_from_slice(b"] ");
+    push_text_event(out, message, fields);
+    out.push(b'\n');
+}
+
+/// `{"ts":..,"level":..,"target":..,"message":..,fields...}`.
+fn json_line_of_event(out: &mut Vec<u8>, h: &Header, message: &str, fields: &[(&str, Field)]) {
+    out.extend_from_slice(b"{\"ts\":\"");
+    dates::push_ms(out, h.now_ms);
+    let _ = write!(
+        out,
+        "\",\"level\":\"{}\",\"target\":\"{}\",\"message\":",
+        h.level, h.target
+    );
+    push_json_str(out, message);
+    for (k, v) in fields {
+        let value = match *v {
+            Field::Null => continue,
+            Field::Str(s) => Ok(s),
+            Field::Int(n) => Err(n),
+        };
+        out.push(b',');
+        push_json_str(out, k);
+        out.push(b':');
+        match value {
+            Ok(s) => push_json_str(out, s),
+            Err(n) => {
+                let _ = write!(out, "{n}");
+            }
+        }
     }
+    out.extend_from_slice(b"}\n");
+}
+
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// `message k=v k="v w"`.
 pub fn text_event(message: &str, fields: &[(&str, Field)]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(message.len() + 32 * fields.len());
-    out.push_str(message);
+    let mut out = Vec::with_capacity(message.len() + 32 * fields.len());
+    push_text_event(&mut out, message, fields);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn push_text_event(out: &mut Vec<u8>, message: &str, fields: &[(&str, Field)]) {
+    out.extend_from_slice(message.as_bytes());
     for (k, v) in fields {
         if *v == Field::Null {
             continue;
         }
-        out.push(' ');
-        out.push_str(k);
-        out.push('=');
+        out.push(b' ');
+        out.extend_from_slice(k.as_bytes());
+        out.push(b'=');
         match *v {
-            Field::Str(s) if !s.is_empty() && !s.contains([' ', '"', '=']) => out.push_str(s),
+            Field::Str(s) if !s.is_empty() && !s.contains([' ', '"', '=']) => {
+                out.extend_from_slice(s.as_bytes());
+            }
             Field::Int(n) => {
                 let _ = write!(out, "{n}");
             }
-            other => {
-                let _ = write!(out, "{}", other.to_value());
-            }
+            Field::Str(s) => push_json_str(out, s),
+            Field::Null => {}
         }
     }
-    out
 }
 
-/// `{"message": ..., fields...}`; the JSON formatter adds `ts`, `level` and `target`.
-pub fn json_event(message: &str, fields: &[(&str, Field)]) -> String {
-    let mut map = Map::new();
-    map.insert("message".into(), Value::String(message.into()));
-    for (k, v) in fields {
-        if *v != Field::Null {
-            map.insert((*k).into(), v.to_value());
-        }
-    }
-    Value::Object(map).to_string()
-}
-
-/// A record as one JSON object. A structured event's message already is an object (from
-/// [`json_event`]); any other record's text becomes `message`.
+/// A record that is not a structured event as one JSON object, its text as `message`.
 fn json_line(ts: &str, record: &log::Record) -> String {
-    let text = record.args().to_string();
-    let mut map = match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(m)) if record.target() == ACCESS || record.target() == DELIVERY => m,
-        _ => {
-            let mut m = Map::new();
-            m.insert("message".into(), Value::String(text));
-            m
-        }
-    };
+    let mut map = Map::new();
     map.insert("ts".into(), Value::String(ts.into()));
     map.insert("level".into(), Value::String(record.level().to_string()));
     map.insert("target".into(), Value::String(record.target().into()));
+    map.insert("message".into(), Value::String(record.args().to_string()));
     Value::Object(map).to_string()
 }
 
@@ -168,40 +252,69 @@ fn json_line(ts: &str, record: &log::Record) -> String {
 mod tests {
     use super::*;
 
+    const FIELDS: &[(&str, Field)] = &[
+        ("status", Field::Int(200)),
+        ("error", Field::Str("no answer in time")),
+        ("run", Field::Null),
+        ("quote", Field::Str("a\"b")),
+    ];
+
     #[test]
     fn text_quotes_what_would_split_and_skips_nulls() {
-        let line = text_event(
-            "GET /agents",
-            &[
-                ("status", Field::from(200u16)),
-                ("error", Field::from("no answer in time")),
-                ("run", Field::Null),
-                ("quote", Field::from("a\"b")),
-            ],
-        );
         assert_eq!(
-            line,
+            text_event("GET /agents", FIELDS),
             r#"GET /agents status=200 error="no answer in time" quote="a\"b""#
         );
     }
 
+    fn header(level: log::Level) -> Header {
+        Header {
+            now_ms: 1_764_754_736_123,
+            level,
+            target: ACCESS,
+        }
+    }
+
+    /// The same line env_logger writes for the record, so every line keeps one layout.
+    #[test]
+    fn text_lines_have_env_loggers_layout() {
+        let message = text_event("GET /agents", FIELDS);
+        for level in log::Level::iter() {
+            let mut ours = Vec::new();
+            text_line(&mut ours, &header(level), "GET /agents", FIELDS);
+            let theirs = sink::tests::Shared::default();
+            let logger = env_logger::Builder::new()
+                .filter_level(log::LevelFilter::Trace)
+                .format_timestamp_millis()
+                .target(env_logger::Target::Pipe(Box::new(theirs.clone())))
+                .build();
+            log::Log::log(
+                &logger,
+                &log::Record::builder()
+                    .args(format_args!("{message}"))
+                    .level(level)
+                    .target(ACCESS)
+                    .build(),
+            );
+            let (ours, theirs) = (String::from_utf8(ours).unwrap(), theirs.text());
+            assert_eq!(ours[..25], *"[2025-12-03T09:38:56.123Z");
+            assert_eq!(ours[25..], theirs[25..], "{ours}{theirs}");
+        }
+    }
+
     #[test]
     fn json_lines_carry_the_event_fields_at_top_level() {
-        let msg = json_event(
-            "call",
-            &[("status", Field::from(429u16)), ("x", Field::Null)],
-        );
-        let args = format_args!("{msg}");
-        let record = log::Record::builder()
-            .args(args)
-            .target(ACCESS)
-            .level(log::Level::Info)
-            .build();
-        let v: Value = serde_json::from_str(&json_line("t", &record)).unwrap();
-        assert_eq!(v["status"], 429);
-        assert_eq!(v["message"], "call");
+        let mut line = Vec::new();
+        json_line_of_event(&mut line, &header(log::Level::Warn), "GET /x 502", FIELDS);
+        assert_eq!(line.last(), Some(&b'\n'));
+        let v: Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(v["ts"], "2025-12-03T09:38:56.123Z");
+        assert_eq!(v["level"], "WARN");
         assert_eq!(v["target"], "access");
-        assert!(v.get("x").is_none());
+        assert_eq!(v["message"], "GET /x 502");
+        assert_eq!(v["status"], 200);
+        assert_eq!(v["quote"], "a\"b");
+        assert!(v.get("run").is_none());
         let plain = log::Record::builder()
             .args(format_args!("{{\"status\":1}}"))
             .target("other")

@@ -211,3 +211,49 @@ async fn text_logs_hold_the_same_fields_and_never_the_key() {
         "{log}"
     );
 }
+
+/// Lines below warn wait to be written together (here for up to a minute); a warning takes
+/// every line before it out at once, in order, and a gateway that stops writes what is left.
+#[actix_web::test]
+async fn log_lines_wait_for_a_warning_or_the_stop_and_keep_their_order() {
+    let dir = temp_dir("logs-batched");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let livechat = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let env = [("GATEWAY_LOG_FLUSH_MS", "60000"), ("RUST_LOG", "info")];
+    let mut gw = crate::durability::start_gateway_with(&dir, &livechat, free_port(), &env).await;
+    let client = awc::Client::default();
+    let call = |path: &str, id: &'static str| {
+        client
+            .get(gw.url(path))
+            .basic_auth("batched@example.com", "CANARY-batched-key")
+            .insert_header(("x-ms-client-request-id", id))
+            .send()
+    };
+
+    assert_eq!(call("/healthz", "req-waits-1").await.unwrap().status(), 200);
+    assert!(
+        !gw.log().contains("req-waits-1"),
+        "an info line waits: {}",
+        gw.log()
+    );
+    // LiveChat cannot be reached: a 502, logged at warn.
+    assert_eq!(call("/agents", "req-fails-2").await.unwrap().status(), 502);
+    let log = gw.log();
+    let (waited, failed) = (log.find("req-waits-1"), log.find("req-fails-2"));
+    assert!(
+        waited.is_some() && failed.is_some() && waited < failed,
+        "both lines, in order, as soon as the 502 is answered:\n{log}"
+    );
+
+    assert_eq!(call("/healthz", "req-last-3").await.unwrap().status(), 200);
+    crate::shutdown::signal(&gw, libc::SIGTERM);
+    let status = crate::shutdown::exit_status(&mut gw, Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}");
+    assert!(
+        gw.log().contains("req-last-3"),
+        "the stop writes the rest:\n{}",
+        gw.log()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

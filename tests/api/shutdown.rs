@@ -49,13 +49,13 @@ async fn call_in_flight(
     call
 }
 
-fn signal(gw: &Gateway, sig: libc::c_int) {
+pub fn signal(gw: &Gateway, sig: libc::c_int) {
     let pid = libc::pid_t::try_from(gw.pid()).expect("a pid");
     // SAFETY: kill(2) with a child's pid and a plain signal number.
     assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
 }
 
-async fn exit_status(gw: &mut Gateway, within: Duration) -> std::process::ExitStatus {
+pub async fn exit_status(gw: &mut Gateway, within: Duration) -> std::process::ExitStatus {
     let started = Instant::now();
     loop {
         if let Some(status) = gw.try_wait() {
