@@ -17,9 +17,10 @@ use super::Field;
 use crate::openapi::operations::OPERATIONS;
 use crate::state::AppState;
 
-const CLIENT_REQUEST_ID: &str = "x-ms-client-request-id";
-const CORRELATION_ID: &str = "x-ms-correlation-id";
-const WORKFLOW_RUN_ID: &str = "x-ms-workflow-run-id";
+// Names, not strings: a lookup by `&str` parses the name again on every call.
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+const CORRELATION_ID: HeaderName = HeaderName::from_static("x-ms-correlation-id");
+const WORKFLOW_RUN_ID: HeaderName = HeaderName::from_static("x-ms-workflow-run-id");
 
 /// Bytes of a connection id written to the log (base64url, so as many characters): enough to
 /// tell connections apart.
@@ -69,7 +70,7 @@ fn safe_id(v: &HeaderValue) -> Option<String> {
     .then(|| s.to_string())
 }
 
-fn header_id(req: &ServiceRequest, name: &str) -> Option<String> {
+fn header_id(req: &ServiceRequest, name: &HeaderName) -> Option<String> {
     req.headers().get(name).and_then(safe_id)
 }
 
@@ -101,9 +102,9 @@ pub async fn access_log(
         None => req.match_pattern().map(Cow::Owned),
     };
     let operation = operation_of(method.as_str(), route.as_deref());
-    let request_id = header_id(&req, CLIENT_REQUEST_ID).unwrap_or_else(new_request_id);
-    let correlation_id = header_id(&req, CORRELATION_ID);
-    let run_id = header_id(&req, WORKFLOW_RUN_ID);
+    let request_id = header_id(&req, &CLIENT_REQUEST_ID).unwrap_or_else(new_request_id);
+    let correlation_id = header_id(&req, &CORRELATION_ID);
+    let run_id = header_id(&req, &WORKFLOW_RUN_ID);
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let scope = CallScope {
         operation,
@@ -111,8 +112,7 @@ pub async fn access_log(
     };
     let mut res = CALL.scope(scope, next.call(req)).await?;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
-        res.headers_mut()
-            .insert(HeaderName::from_static(CLIENT_REQUEST_ID), v);
+        res.headers_mut().insert(CLIENT_REQUEST_ID, v);
     }
     let status = res.status().as_u16();
     let took = started.elapsed();
