@@ -131,26 +131,32 @@ pub enum DeliveriesCommand {
 }
 
 impl Cli {
-    /// The log format of the command about to run: `serve`'s flag, else `GATEWAY_LOG_FORMAT`.
-    pub fn log_format(&self) -> LogFormat {
+    /// The settings of the command about to run, when it is `serve` or `check`.
+    fn serve_settings(&self) -> Option<&Settings> {
         match &self.command {
-            None => self.serve.log_format,
-            Some(Command::Serve(s)) => s.log_format,
-            Some(Command::Check(c)) => c.settings.log_format,
-            Some(_) => match std::env::var("GATEWAY_LOG_FORMAT").as_deref() {
+            None => Some(&self.serve),
+            Some(Command::Serve(s)) => Some(s),
+            Some(Command::Check(c)) => Some(&c.settings),
+            Some(_) => None,
+        }
+    }
+
+    /// The log format of the command about to run: its flag, else `GATEWAY_LOG_FORMAT`.
+    pub fn log_format(&self) -> LogFormat {
+        match self.serve_settings() {
+            Some(s) => s.log_format,
+            None => match std::env::var("GATEWAY_LOG_FORMAT").as_deref() {
                 Ok("json") => LogFormat::Json,
                 _ => LogFormat::Text,
             },
         }
     }
 
-    /// How long an info line may wait (see `log_format` for where it comes from).
+    /// How long an info line may wait: the flag, else `GATEWAY_LOG_FLUSH_MS`.
     pub fn log_flush_ms(&self) -> u64 {
-        match &self.command {
-            None => self.serve.log_flush_ms,
-            Some(Command::Serve(s)) => s.log_flush_ms,
-            Some(Command::Check(c)) => c.settings.log_flush_ms,
-            Some(_) => std::env::var("GATEWAY_LOG_FLUSH_MS")
+        match self.serve_settings() {
+            Some(s) => s.log_flush_ms,
+            None => std::env::var("GATEWAY_LOG_FLUSH_MS")
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(crate::telemetry::sink::DEFAULT_FLUSH_MS),

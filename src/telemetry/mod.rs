@@ -10,8 +10,6 @@ pub mod sink;
 use std::io::Write;
 use std::sync::{Arc, OnceLock};
 
-use serde_json::{Map, Value};
-
 use crate::dates;
 
 pub use access::{access_log, operation_of, upstream_observed, ConnectionTag};
@@ -43,14 +41,12 @@ pub fn init(format: LogFormat, flush_ms: u64) {
     for noisy in ["awc", "actix_http", "h2"] {
         builder.filter_module(noisy, log::LevelFilter::Debug);
     }
-    if format == LogFormat::Json {
-        builder.format(|buf, record| {
-            let ts = buf.timestamp_millis().to_string();
-            writeln!(buf, "{}", json_line(&ts, record))
-        });
-    } else {
-        builder.format_timestamp_millis();
-    }
+    // Every other record in the layout of the call and delivery lines, by the same writer.
+    builder.format(move |buf, record| {
+        let mut line = Vec::new();
+        record_line(&mut line, format, now_ms(), record);
+        buf.write_all(&line)
+    });
     let sink = sink::Sink::start(Box::new(std::io::stderr()), flush_ms);
     builder.target(env_logger::Target::Pipe(sink.writer()));
     let inner = builder.build();
@@ -126,28 +122,50 @@ pub fn event(target: &'static str, level: log::Level, message: &str, fields: &[(
         return;
     }
     let Some(sink) = SINK.get() else {
-        // Another logger than ours (a test's): through `log`, as text.
-        let mut line = Vec::new();
-        push_text_event(&mut line, message, fields);
-        log::log!(target: target, level, "{}", String::from_utf8_lossy(&line));
+        // Another logger than ours (the API tests' capture): through `log`, as text.
+        log::log!(target: target, level, "{}", text_event(message, fields));
         return;
     };
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     LINE.with_borrow_mut(|line| {
         line.clear();
-        let record = Header {
-            now_ms,
+        let head = Header {
+            now_ms: now_ms(),
             level,
             target,
         };
-        match format() {
-            LogFormat::Text => text_line(line, &record, message, fields),
-            LogFormat::Json => json_line_of_event(line, &record, message, fields),
-        }
+        write_line(line, format(), &head, message, fields);
         sink.write_line(line, level <= log::Level::Warn);
     });
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// One line in `format`: the one writer of every line, events and other records alike.
+fn write_line(
+    out: &mut Vec<u8>,
+    format: LogFormat,
+    head: &Header,
+    message: &str,
+    fields: &[(&str, Field)],
+) {
+    match format {
+        LogFormat::Text => text_line(out, head, message, fields),
+        LogFormat::Json => json_line(out, head, message, fields),
+    }
+}
+
+/// A record that is not a structured event: its text is the message, with no fields.
+fn record_line(out: &mut Vec<u8>, format: LogFormat, now_ms: i64, record: &log::Record) {
+    let head = Header {
+        now_ms,
+        level: record.level(),
+        target: record.target(),
+    };
+    write_line(out, format, &head, &record.args().to_string(), &[]);
 }
 
 thread_local! {
@@ -155,10 +173,10 @@ thread_local! {
 }
 
 /// What a line starts with.
-struct Header {
+struct Header<'a> {
     now_ms: i64,
     level: log::Level,
-    target: &'static str,
+    target: &'a str,
 }
 
 /// `[ts LEVEL target] message k=v ...`: env_logger's text layout, millisecond timestamps.
@@ -177,14 +195,12 @@ fn text_line(out: &mut Vec<u8>, h: &Header, message: &str, fields: &[(&str, Fiel
 }
 
 /// `{"ts":..,"level":..,"target":..,"message":..,fields...}`.
-fn json_line_of_event(out: &mut Vec<u8>, h: &Header, message: &str, fields: &[(&str, Field)]) {
+fn json_line(out: &mut Vec<u8>, h: &Header, message: &str, fields: &[(&str, Field)]) {
     out.extend_from_slice(b"{\"ts\":\"");
     dates::push_ms(out, h.now_ms);
-    let _ = write!(
-        out,
-        "\",\"level\":\"{}\",\"target\":\"{}\",\"message\":",
-        h.level, h.target
-    );
+    let _ = write!(out, "\",\"level\":\"{}\",\"target\":", h.level);
+    push_json_str(out, h.target);
+    out.extend_from_slice(b",\"message\":");
     push_json_str(out, message);
     for (k, v) in fields {
         let value = match *v {
@@ -238,19 +254,10 @@ fn push_text_event(out: &mut Vec<u8>, message: &str, fields: &[(&str, Field)]) {
     }
 }
 
-/// A record that is not a structured event as one JSON object, its text as `message`.
-fn json_line(ts: &str, record: &log::Record) -> String {
-    let mut map = Map::new();
-    map.insert("ts".into(), Value::String(ts.into()));
-    map.insert("level".into(), Value::String(record.level().to_string()));
-    map.insert("target".into(), Value::String(record.target().into()));
-    map.insert("message".into(), Value::String(record.args().to_string()));
-    Value::Object(map).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     const FIELDS: &[(&str, Field)] = &[
         ("status", Field::Int(200)),
@@ -267,7 +274,7 @@ mod tests {
         );
     }
 
-    fn header(level: log::Level) -> Header {
+    fn header(level: log::Level) -> Header<'static> {
         Header {
             now_ms: 1_764_754_736_123,
             level,
@@ -305,7 +312,7 @@ mod tests {
     #[test]
     fn json_lines_carry_the_event_fields_at_top_level() {
         let mut line = Vec::new();
-        json_line_of_event(&mut line, &header(log::Level::Warn), "GET /x 502", FIELDS);
+        json_line(&mut line, &header(log::Level::Warn), "GET /x 502", FIELDS);
         assert_eq!(line.last(), Some(&b'\n'));
         let v: Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(v["ts"], "2025-12-03T09:38:56.123Z");
@@ -320,8 +327,11 @@ mod tests {
             .target("other")
             .level(log::Level::Warn)
             .build();
-        let v: Value = serde_json::from_str(&json_line("t", &plain)).unwrap();
+        let mut line = Vec::new();
+        record_line(&mut line, LogFormat::Json, 0, &plain);
+        let v: Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(v["message"], "{\"status\":1}");
         assert_eq!(v["level"], "WARN");
+        assert_eq!(v["target"], "other");
     }
 }

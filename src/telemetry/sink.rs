@@ -32,20 +32,20 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Sink {
-    /// `flush_ms` 0 writes every line at once; otherwise nothing flushes but a warning, a full
-    /// batch or [`Sink::flush`] ([`Sink::start`] adds the interval).
-    pub fn new(out: Box<dyn Write + Send>, flush_ms: u64) -> Arc<Self> {
+    /// `write_through` writes every line at once; otherwise nothing flushes but a warning, a
+    /// full batch or [`Sink::flush`] ([`Sink::start`] adds the interval).
+    pub fn new(out: Box<dyn Write + Send>, write_through: bool) -> Arc<Self> {
         Arc::new(Self {
             pending: Mutex::new(Vec::with_capacity(CAPACITY)),
             out: Mutex::new((out, Vec::with_capacity(CAPACITY))),
-            write_through: AtomicBool::new(flush_ms == 0),
+            write_through: AtomicBool::new(write_through),
         })
     }
 
     /// A sink flushed every `flush_ms` by a thread of its own, for the life of the process;
     /// without that thread, every line is written at once.
     pub fn start(out: Box<dyn Write + Send>, flush_ms: u64) -> Arc<Self> {
-        let sink = Self::new(out, flush_ms);
+        let sink = Self::new(out, flush_ms == 0);
         if flush_ms > 0 {
             let every = Duration::from_millis(flush_ms);
             let flusher = Arc::clone(&sink);
@@ -169,9 +169,9 @@ pub(super) mod tests {
         }
     }
 
-    fn batched(flush_ms: u64) -> (Batched, Shared) {
+    fn batched(write_through: bool) -> (Batched, Shared) {
         let out = Shared::default();
-        let sink = Sink::new(Box::new(out.clone()), flush_ms);
+        let sink = Sink::new(Box::new(out.clone()), write_through);
         let inner = env_logger::Builder::new()
             .filter_level(log::LevelFilter::Info)
             .format(|buf, record| writeln!(buf, "{} {}", record.level(), record.args()))
@@ -192,7 +192,7 @@ pub(super) mod tests {
 
     #[test]
     fn info_lines_wait_and_a_warning_takes_them_out_in_order() {
-        let (logger, out) = batched(DEFAULT_FLUSH_MS);
+        let (logger, out) = batched(false);
         log(&logger, log::Level::Info, "one");
         log(&logger, log::Level::Info, "two");
         assert_eq!(out.text(), "", "info lines wait for the interval");
@@ -206,7 +206,7 @@ pub(super) mod tests {
 
     #[test]
     fn a_full_batch_leaves_without_waiting() {
-        let (logger, out) = batched(DEFAULT_FLUSH_MS);
+        let (logger, out) = batched(false);
         let line = "x".repeat(1000);
         for _ in 0..CAPACITY / 1000 {
             log(&logger, log::Level::Info, &line);
@@ -218,7 +218,7 @@ pub(super) mod tests {
 
     #[test]
     fn a_whole_line_waits_unless_urgent() {
-        let (logger, out) = batched(DEFAULT_FLUSH_MS);
+        let (logger, out) = batched(false);
         log(&logger, log::Level::Info, "one");
         logger.sink.write_line(b"two\n", false);
         assert_eq!(out.text(), "");
@@ -228,7 +228,7 @@ pub(super) mod tests {
 
     #[test]
     fn zero_writes_every_line_at_once() {
-        let (logger, out) = batched(0);
+        let (logger, out) = batched(true);
         log(&logger, log::Level::Info, "one");
         assert_eq!(out.text(), "INFO one\n");
     }
