@@ -147,10 +147,70 @@ fn reference_ticket(v: &Value, id: &str) -> Option<Value> {
     Some(normalize::ticket(found.clone()))
 }
 
+/// A ticket as LiveChat sends it, more or less: its events and opened spans lists of objects
+/// with dates of every kind among their fields, next to any other JSON.
+fn ticket_json() -> impl Strategy<Value = Value> {
+    let key =
+        proptest::sample::select(&["date", "from", "to", "message", "author", "type", "x"][..]);
+    let item = proptest::collection::vec((key, prop_oneof![3 => leaf(), 1 => json()]), 0..6)
+        .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()));
+    let items = proptest::collection::vec(prop_oneof![40 => item, 1 => leaf()], 0..6);
+    let top = proptest::sample::select(
+        &[
+            "id",
+            "date",
+            "modified",
+            "groups",
+            "currentGroup",
+            "status",
+            "subject",
+            "requester",
+        ][..],
+    );
+    (
+        proptest::collection::vec((top, json()), 0..6),
+        prop_oneof![4 => items.clone().prop_map(Value::Array), 1 => json()],
+        prop_oneof![2 => items.prop_map(Value::Array), 1 => json()],
+        (
+            prop::bool::weighted(0.9),
+            prop::bool::weighted(0.8),
+            any::<bool>(),
+        ),
+    )
+        .prop_map(|(fields, events, opened, (id, has_events, has_opened))| {
+            let mut t: Map<String, Value> = fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            if id {
+                t.insert("id".into(), Value::from("5FUED"));
+            }
+            if has_events {
+                t.insert("events".into(), events);
+            }
+            if has_opened {
+                t.insert("opened".into(), opened);
+            }
+            Value::Object(t)
+        })
+}
+
 /// JSON text, or the same text cut short or with a byte flipped.
 fn json_bytes() -> impl Strategy<Value = Vec<u8>> {
-    (json(), any::<u16>(), any::<u8>(), 0u8..3).prop_map(|(v, at, byte, how)| {
-        let mut b = v.to_string().into_bytes();
+    text_of(prop_oneof![3 => json(), 1 => ticket_json()], 0u8..3)
+}
+
+/// Each value's text (now and then spaced out), as it is (`how` 0), cut short (1) or with a
+/// byte put in (2).
+fn text_of(
+    values: impl Strategy<Value = Value>,
+    how: impl Strategy<Value = u8>,
+) -> impl Strategy<Value = Vec<u8>> {
+    (values, any::<u16>(), any::<u8>(), how).prop_map(|(v, at, byte, how)| {
+        let mut b = match at % 4 {
+            0 => serde_json::to_vec_pretty(&v).unwrap_or_default(),
+            _ => v.to_string().into_bytes(),
+        };
         let i = usize::from(at) % (b.len() + 1);
         match how {
             0 => {}
@@ -214,6 +274,17 @@ proptest! {
             };
             prop_assert_eq!(out(agents), reference_agents(&v));
             prop_assert_eq!(out(ticket), reference_ticket(&v, &id));
+        }
+    }
+
+    /// The one-walk ticket rewrite writes, byte for byte, what the tree writes.
+    #[test]
+    fn v2_streamed_tickets_are_the_trees_bytes(bytes in text_of(ticket_json(), prop_oneof![6 => Just(0u8), 1 => 1u8..3])) {
+        let streamed = normalize_raw::ticket_answer(&bytes, "5FUED");
+        let tree = normalize_raw::ticket_answer_tree(&bytes, "5FUED");
+        match (streamed, tree) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", String::from_utf8_lossy(&bytes)),
+            (a, b) => prop_assert!(a.is_err() && b.is_err(), "{}", String::from_utf8_lossy(&bytes)),
         }
     }
 

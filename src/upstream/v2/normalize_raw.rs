@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::normalize;
 use super::scan::read;
+use super::ticket_stream::{self, Streamed};
 use crate::dates::{format_ms, parse_ms, push_ms};
 
 /// A JSON value as far as a rewrite needs to see into it.
@@ -89,7 +90,7 @@ fn push_json(buf: &mut Vec<u8>, v: &impl serde::Serialize) {
 /// JSON string without escapes holds no quote, backslash or control character); else escaped.
 // The `Cow` itself is the point: borrowed means LiveChat wrote the key without escapes.
 #[allow(clippy::ptr_arg)]
-fn push_key(buf: &mut Vec<u8>, k: &Cow<'_, str>) {
+pub(super) fn push_key(buf: &mut Vec<u8>, k: &Cow<'_, str>) {
     match k {
         Cow::Borrowed(k) => {
             buf.push(b'"');
@@ -168,7 +169,11 @@ fn date(buf: &mut Vec<u8>, key: &str, field: &Field<'_>) -> bool {
     let Field::Raw(raw) = field else {
         return write_field(buf, field);
     };
-    let (ms, quiet) = raw_date(raw);
+    write_date(buf, key, raw_date(raw))
+}
+
+/// A date `raw_date` has read: the RFC 3339 string, or false (drop the field).
+pub(super) fn write_date(buf: &mut Vec<u8>, key: &str, (ms, quiet): (Option<i64>, bool)) -> bool {
     // An RFC 3339 instant holds nothing to escape.
     buf.push(b'"');
     if ms.is_some_and(|ms| push_ms(buf, ms)) {
@@ -184,7 +189,7 @@ fn date(buf: &mut Vec<u8>, key: &str, field: &Field<'_>) -> bool {
 
 /// The instant a raw date value holds, as `parse_ms` reads it, and whether a missing instant
 /// is quiet (0, "0" or null: no date, not an unreadable one).
-fn raw_date(raw: &str) -> (Option<i64>, bool) {
+pub(super) fn raw_date(raw: &str) -> (Option<i64>, bool) {
     match plain_timestamp(raw) {
         Some(ms) => (ms, ms.is_none()),
         None => {
@@ -227,7 +232,7 @@ fn dates_in_items(buf: &mut Vec<u8>, field: &Field<'_>, keys: &[&str]) -> bool {
     true
 }
 
-fn groups(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
+pub(super) fn groups(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
     let v = match field {
         Field::Raw(r) => match plain_ids(r) {
             Some(ids) => return write_ids(buf, ids),
@@ -306,15 +311,25 @@ fn ticket_into(buf: &mut Vec<u8>, t: &Fields<'_>) {
         "events" => dates_in_items(buf, v, &["date"]),
         "opened" => dates_in_items(buf, v, &["from", "to"]),
         "groups" => groups(buf, v),
-        "currentGroup" => {
-            let g = match v {
-                Field::Raw(r) => value(r).and_then(normalize::group),
-                Field::Node(_) => None,
-            };
-            g.map(|g| push_json(buf, &g)).is_some()
-        }
+        "currentGroup" => current_group(buf, v),
         _ => write_field(buf, v),
     });
+}
+
+/// The ticket's `currentGroup` as `normalize::group` reads it, or false (drop the field).
+pub(super) fn current_group(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
+    let g = match field {
+        Field::Raw(r) => value(r).and_then(normalize::group),
+        Field::Node(_) => None,
+    };
+    g.map(|g| push_json(buf, &g)).is_some()
+}
+
+/// Room for a rewritten answer of `len` bytes, so it is never grown and copied: dates become
+/// 26-byte strings (a v2 timestamp is 10 digits) and group ids objects, at most an eighth more
+/// for any answer where they sit among other fields.
+pub(super) fn capacity(len: usize) -> usize {
+    len + len / 8 + 256
 }
 
 fn agent_into(buf: &mut Vec<u8>, a: &Fields<'_>) {
@@ -343,8 +358,11 @@ fn agent_into(buf: &mut Vec<u8>, a: &Fields<'_>) {
 
 /// `normalize::ticket` on one ticket's JSON text.
 fn ticket_text(text: &[u8]) -> Result<Vec<u8>, NotJson> {
+    if let Streamed::Ticket(out) = ticket_stream::ticket(text)? {
+        return Ok(out);
+    }
     let node = read(text, TICKET)?;
-    let mut buf = Vec::with_capacity(text.len() + 1024);
+    let mut buf = Vec::with_capacity(capacity(text.len()));
     write_node(&mut buf, &node, &mut |buf, f| ticket_into(buf, f));
     Ok(buf)
 }
@@ -352,12 +370,21 @@ fn ticket_text(text: &[u8]) -> Result<Vec<u8>, NotJson> {
 /// GetTicket: the ticket in LiveChat's answer (the bare ticket, or the one with this `id` in
 /// the list envelope), normalised; `Ok(None)` when the answer holds no such ticket.
 pub fn ticket_answer(text: &[u8], id: &str) -> Result<Option<Vec<u8>>, NotJson> {
+    match ticket_stream::ticket(text)? {
+        Streamed::Ticket(out) => Ok(Some(out)),
+        Streamed::Other => ticket_answer_tree(text, id),
+    }
+}
+
+/// `ticket_answer` by way of the tree, which reads every shape (`ticket_stream` only the one
+/// LiveChat sends).
+pub(crate) fn ticket_answer_tree(text: &[u8], id: &str) -> Result<Option<Vec<u8>>, NotJson> {
     let node = read(text, TICKET)?;
     let Node::Obj(fields) = &node else {
         return Ok(None);
     };
     if fields.get("id").is_some() {
-        let mut buf = Vec::with_capacity(text.len() + 1024);
+        let mut buf = Vec::with_capacity(capacity(text.len()));
         ticket_into(&mut buf, fields);
         return Ok(Some(buf));
     }
@@ -389,7 +416,7 @@ pub fn agents_answer(text: &[u8]) -> Result<Option<Vec<u8>>, NotJson> {
         },
         Node::Other(_) => return Ok(None),
     };
-    let mut buf = Vec::with_capacity(text.len() + 256);
+    let mut buf = Vec::with_capacity(capacity(text.len()));
     write_node(&mut buf, list, &mut |buf, f| agent_into(buf, f));
     Ok(Some(buf))
 }

@@ -15,22 +15,15 @@ use super::normalize_raw::{Field, Fields, Node, NotJson, Shape, FLAT, ITEMS};
 
 /// `text` as a node of `shape`, with nothing but white space after it.
 pub(super) fn read(text: &[u8], shape: Shape) -> Result<Node<'_>, NotJson> {
-    let text = std::str::from_utf8(text).map_err(|_| NotJson)?;
-    let mut s = Scanner {
-        text,
-        bytes: text.as_bytes(),
-        pos: 0,
-        open: Vec::new(),
-    };
+    let mut s = Scanner::new(text)?;
     let node = s.node(shape)?;
-    s.white_space();
-    match s.pos == s.bytes.len() {
+    match s.at_end() {
         true => Ok(node),
         false => Err(NotJson),
     }
 }
 
-struct Scanner<'a> {
+pub(super) struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
@@ -40,6 +33,23 @@ struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
+    /// At the start of `text`, which must be UTF-8.
+    pub(super) fn new(text: &'a [u8]) -> Result<Self, NotJson> {
+        let text = std::str::from_utf8(text).map_err(|_| NotJson)?;
+        Ok(Scanner {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            open: Vec::new(),
+        })
+    }
+
+    /// Past trailing white space: whether that was the end of the text.
+    pub(super) fn at_end(&mut self) -> bool {
+        self.white_space();
+        self.pos == self.bytes.len()
+    }
+
     fn node(&mut self, shape: Shape) -> Result<Node<'a>, NotJson> {
         self.white_space();
         match self.peek() {
@@ -108,7 +118,7 @@ impl<'a> Scanner<'a> {
     /// A member's key and its `:`. Borrowed when LiveChat wrote it without escapes, so it can
     /// be written back as it came; else unescaped by serde_json (which refuses a lone
     /// surrogate, as it did when it read every key).
-    fn key(&mut self) -> Result<Cow<'a, str>, NotJson> {
+    pub(super) fn key(&mut self) -> Result<Cow<'a, str>, NotJson> {
         self.white_space();
         let start = self.pos;
         if !self.eat(b'"') {
@@ -128,10 +138,14 @@ impl<'a> Scanner<'a> {
     }
 
     /// One whole value as LiveChat wrote it, without the white space around it.
-    fn raw(&mut self) -> Result<&'a str, NotJson> {
+    pub(super) fn raw(&mut self) -> Result<&'a str, NotJson> {
         self.white_space();
         let start = self.pos;
-        self.skip_value()?;
+        // Most values are strings: past one without `skip_value`'s nesting bookkeeping.
+        match self.eat(b'"') {
+            true => self.skip_string().map(drop)?,
+            false => self.skip_value()?,
+        }
         Ok(&self.text[start..self.pos])
     }
 
@@ -276,7 +290,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn white_space(&mut self) {
+    pub(super) fn white_space(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
             self.pos += 1;
         }
@@ -286,13 +300,13 @@ impl<'a> Scanner<'a> {
         self.bytes.get(self.pos).copied()
     }
 
-    fn next(&mut self) -> Result<u8, NotJson> {
+    pub(super) fn next(&mut self) -> Result<u8, NotJson> {
         let b = self.peek().ok_or(NotJson)?;
         self.pos += 1;
         Ok(b)
     }
 
-    fn eat(&mut self, b: u8) -> bool {
+    pub(super) fn eat(&mut self, b: u8) -> bool {
         let hit = self.peek() == Some(b);
         self.pos += usize::from(hit);
         hit
@@ -305,22 +319,30 @@ impl<'a> Scanner<'a> {
 /// 25 KB: eight bytes a step with plain integer arithmetic suits both, where memchr's set-up
 /// cost more than the short strings themselves.
 fn plain_run(rest: &[u8]) -> Option<usize> {
-    let mut words = rest.chunks_exact(8);
-    for (i, word) in words.by_ref().enumerate() {
-        let found = special_bytes(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])));
+    let mut at = 0;
+    while at < SHORT {
+        let Some(word) = rest[at..].first_chunk::<8>() else {
+            return rest[at..].iter().position(|&b| special(b)).map(|i| at + i);
+        };
+        let found = special_bytes(u64::from_le_bytes(*word));
         if found != 0 {
-            return Some(i * 8 + (found.trailing_zeros() / 8) as usize);
+            return Some(at + (found.trailing_zeros() / 8) as usize);
         }
+        at += 8;
     }
-    let whole = rest.len() - words.remainder().len();
-    let tail = words.remainder().iter().position(|&b| special(b));
-    tail.map(|i| whole + i)
+    // A long string (a message): memchr's vector search for its end, then one vector pass
+    // (a minimum, which has no early exit to keep it from being one) for a control byte.
+    let end = at + memchr::memchr2(b'"', b'\\', &rest[at..])?;
+    let run = &rest[at..end];
+    match run.iter().fold(u8::MAX, |m, &b| m.min(b)) < 0x20 {
+        true => run.iter().position(|&b| b < 0x20).map(|i| at + i),
+        false => Some(end),
+    }
 }
 
-/// A byte a JSON string cannot hold as it is.
-fn special(b: u8) -> bool {
-    b == b'"' || b == b'\\' || b < 0x20
-}
+/// How far a string is read eight bytes a step before it counts as long: most keys and ids
+/// end within it, and for them memchr's set-up costs more than the string.
+const SHORT: usize = 32;
 
 /// The high bit of each byte of `w` (little-endian) that is `"`, `\\` or below 0x20. Bytes
 /// above the first such byte may be flagged wrongly (a borrow runs on), so only the lowest
@@ -333,6 +355,11 @@ fn special_bytes(w: u64) -> u64 {
     below(w ^ (ONES * u64::from(b'"')), 1)
         | below(w ^ (ONES * u64::from(b'\\')), 1)
         | below(w, 0x20)
+}
+
+/// A byte a JSON string cannot hold as it is.
+fn special(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
 }
 
 #[cfg(test)]
