@@ -332,11 +332,11 @@ fn plain_run(rest: &[u8]) -> Option<usize> {
     }
     // A long string (a message): memchr's vector search for its end, then one vector pass
     // (a minimum, which has no early exit to keep it from being one) for a control byte.
-    let end = at + memchr::memchr2(b'"', b'\\', &rest[at..])?;
-    let run = &rest[at..end];
+    let end = memchr::memchr2(b'"', b'\\', &rest[at..]).map(|i| at + i);
+    let run = &rest[at..end.unwrap_or(rest.len())];
     match run.iter().fold(u8::MAX, |m, &b| m.min(b)) < 0x20 {
         true => run.iter().position(|&b| b < 0x20).map(|i| at + i),
-        false => Some(end),
+        false => end,
     }
 }
 
