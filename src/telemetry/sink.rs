@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Lines waiting past this many bytes are written without waiting for the interval.
@@ -20,6 +20,9 @@ pub const DEFAULT_FLUSH_MS: u64 = 100;
 /// The lines waiting and where they go.
 pub struct Sink {
     pending: Mutex<Vec<u8>>,
+    /// Told when a line lands in an empty `pending`: the flusher thread sleeps on it while
+    /// there is nothing to write, so an idle gateway is not woken ten times a second.
+    arrived: Condvar,
     /// The output, and a spare buffer to swap with `pending`: one lock orders the batches
     /// while `pending` stays free for the loggers during the write.
     out: Mutex<(Box<dyn Write + Send>, Vec<u8>)>,
@@ -37,6 +40,7 @@ impl Sink {
     pub fn new(out: Box<dyn Write + Send>, write_through: bool) -> Arc<Self> {
         Arc::new(Self {
             pending: Mutex::new(Vec::with_capacity(CAPACITY)),
+            arrived: Condvar::new(),
             out: Mutex::new((out, Vec::with_capacity(CAPACITY))),
             write_through: AtomicBool::new(write_through),
         })
@@ -53,6 +57,7 @@ impl Sink {
                 std::thread::Builder::new()
                     .name("log-flush".into())
                     .spawn(move || loop {
+                        flusher.wait_for_a_line();
                         std::thread::sleep(every);
                         flusher.flush();
                     });
@@ -63,9 +68,23 @@ impl Sink {
         sink
     }
 
+    /// Until some line is waiting to be written.
+    fn wait_for_a_line(&self) {
+        let mut pending = lock(&self.pending);
+        while pending.is_empty() {
+            pending = self
+                .arrived
+                .wait(pending)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+
     /// Adds one record's bytes; true when they should leave now.
     fn append(&self, bytes: &[u8]) -> bool {
         let mut pending = lock(&self.pending);
+        if pending.is_empty() {
+            self.arrived.notify_one();
+        }
         pending.extend_from_slice(bytes);
         pending.len() >= CAPACITY || self.write_through.load(Ordering::Relaxed)
     }
@@ -224,6 +243,22 @@ pub(super) mod tests {
         assert_eq!(out.text(), "");
         logger.sink.write_line(b"three\n", true);
         assert_eq!(out.text(), "INFO one\ntwo\nthree\n");
+    }
+
+    #[test]
+    fn the_flusher_sleeps_until_a_line_comes_and_then_writes_it() {
+        let out = Shared::default();
+        let sink = Sink::start(Box::new(out.clone()), 1);
+        for line in ["one\n", "two\n"] {
+            sink.write_line(line.as_bytes(), false);
+            // The flusher's own interval, not a guess: wait for the line it must write.
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while !out.text().contains(line) {
+                assert!(std::time::Instant::now() < deadline, "{line} never left");
+                std::thread::yield_now();
+            }
+        }
+        assert_eq!(out.text(), "one\ntwo\n");
     }
 
     #[test]
