@@ -44,6 +44,16 @@ impl<'a> Scanner<'a> {
         })
     }
 
+    /// Where the scanner is in the text.
+    pub(super) fn at(&self) -> usize {
+        self.pos
+    }
+
+    /// The text's bytes from `from` to `to`.
+    pub(super) fn bytes(&self, from: usize, to: usize) -> &'a [u8] {
+        &self.bytes[from..to]
+    }
+
     /// Past trailing white space: whether that was the end of the text.
     pub(super) fn at_end(&mut self) -> bool {
         self.white_space();

@@ -60,26 +60,37 @@ fn members<'a>(s: &mut Scanner<'a>, out: &mut Vec<u8>) -> Result<Option<Seen>, N
     out.push(b'{');
     s.white_space();
     if !s.eat(b'}') {
+        let mut verbatim = Verbatim::default();
         loop {
+            s.white_space();
+            let from = s.at();
             let Some(key) = new_key(s, &mut keys)? else {
-                return Ok(None);
-            };
-            let mark = start_member(out, first, key);
-            let kept = match key {
-                "events" => items(s, out, &["date"], &mut seen.events_from)?,
-                "opened" => items(s, out, &["from", "to"], &mut seen.opened_from)?,
-                _ => Some(member(out, key, s.raw()?)),
-            };
-            let Some(kept) = kept else {
                 return Ok(None);
             };
             seen.id |= key == "id";
             seen.date |= key == "date";
-            first = end_member(out, mark, first, kept);
+            if !REWRITTEN.contains(&key) {
+                let raw = s.raw()?;
+                verbatim.member(out, s, first, (key, raw), (from, s.at()));
+                first = false;
+            } else {
+                verbatim.flush(out, s);
+                let mark = start_member(out, first, key);
+                let kept = match key {
+                    "events" => items(s, out, &["date"], &mut seen.events_from)?,
+                    "opened" => items(s, out, &["from", "to"], &mut seen.opened_from)?,
+                    _ => Some(member(out, key, s.raw()?)),
+                };
+                let Some(kept) = kept else {
+                    return Ok(None);
+                };
+                first = end_member(out, mark, first, kept);
+            }
             if !more(s, b'}')? {
                 break;
             }
         }
+        verbatim.flush(out, s);
     }
     if !seen.date {
         let derived = seen.events_from.or(seen.opened_from).and_then(format_ms);
@@ -95,6 +106,16 @@ fn members<'a>(s: &mut Scanner<'a>, out: &mut Vec<u8>) -> Result<Option<Seen>, N
     out.push(b'}');
     Ok(Some(seen))
 }
+
+/// The ticket's fields `ticket_into` rewrites; it writes every other as it came.
+const REWRITTEN: &[&str] = &[
+    "events",
+    "opened",
+    "date",
+    "modified",
+    "groups",
+    "currentGroup",
+];
 
 /// One of the ticket's own fields other than its lists, as `ticket_into` writes it.
 fn member(out: &mut Vec<u8>, key: &str, raw: &str) -> bool {
@@ -157,32 +178,34 @@ fn item<'a>(
     out.push(b'{');
     s.white_space();
     if !s.eat(b'}') {
+        let mut verbatim = Verbatim::default();
         loop {
+            s.white_space();
+            let from = s.at();
             let Some(key) = new_key(s, keys)? else {
                 return Ok(None);
             };
-            let mark = start_member(out, first, key);
             let raw = s.raw()?;
-            let kept = match dates.contains(&key) {
-                true => {
-                    let date = raw_date(raw);
-                    if key == dates[0] {
-                        if let Some(ms) = date.0 {
-                            *earliest = Some(earliest.map_or(ms, |e| e.min(ms)));
-                        }
+            if dates.contains(&key) {
+                verbatim.flush(out, s);
+                let date = raw_date(raw);
+                if key == dates[0] {
+                    if let Some(ms) = date.0 {
+                        *earliest = Some(earliest.map_or(ms, |e| e.min(ms)));
                     }
-                    write_date(out, key, date)
                 }
-                false => {
-                    out.extend_from_slice(raw.as_bytes());
-                    true
-                }
-            };
-            first = end_member(out, mark, first, kept);
+                let mark = start_member(out, first, key);
+                let kept = write_date(out, key, date);
+                first = end_member(out, mark, first, kept);
+            } else {
+                verbatim.member(out, s, first, (key, raw), (from, s.at()));
+                first = false;
+            }
             if !more(s, b'}')? {
                 break;
             }
         }
+        verbatim.flush(out, s);
     }
     out.push(b'}');
     Ok(Some(()))
@@ -224,6 +247,54 @@ impl<'a> Keys<'a> {
     fn clear(&mut self) {
         self.seen.clear();
         self.marks = 0;
+    }
+}
+
+/// Members written as LiveChat wrote them: while they follow one another with nothing but a
+/// comma between them, as one slice of its text, so most of an event is one copy instead of
+/// a key and a value copied apart for each field.
+#[derive(Default)]
+struct Verbatim {
+    span: Option<(usize, usize)>,
+}
+
+impl Verbatim {
+    /// A member kept as it came, read from `from` to `to` in the text.
+    fn member(
+        &mut self,
+        out: &mut Vec<u8>,
+        s: &Scanner<'_>,
+        first: bool,
+        (key, raw): (&str, &str),
+        (from, to): (usize, usize),
+    ) {
+        // `"key":value` with no white space in it: its text is what the tree writes.
+        let compact = to - from == key.len() + 3 + raw.len();
+        match &mut self.span {
+            // One byte between the two members: the comma `more` read.
+            Some((_, end)) if compact && *end + 1 == from => *end = to,
+            _ => {
+                self.flush(out, s);
+                if !first {
+                    out.push(b',');
+                }
+                match compact {
+                    true => self.span = Some((from, to)),
+                    false => {
+                        push_key(out, &Cow::Borrowed(key));
+                        out.push(b':');
+                        out.extend_from_slice(raw.as_bytes());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the members waiting to be copied.
+    fn flush(&mut self, out: &mut Vec<u8>, s: &Scanner<'_>) {
+        if let Some((from, to)) = self.span.take() {
+            out.extend_from_slice(s.bytes(from, to));
+        }
     }
 }
 
