@@ -195,9 +195,36 @@ fn ticket_json() -> impl Strategy<Value = Value> {
         })
 }
 
+/// A list of agents as LiveChat sends it, more or less, now and then in its envelope.
+fn agents_json() -> impl Strategy<Value = Value> {
+    let key = proptest::sample::select(
+        &[
+            "groups",
+            "max_chats_count",
+            "last_logout",
+            "login",
+            "name",
+            "status",
+        ][..],
+    );
+    let number_text = "[ 0-9a-z]{0,4}".prop_map(Value::String);
+    let value = prop_oneof![3 => leaf(), 1 => json(), 1 => number_text];
+    let agent = proptest::collection::vec((key, value), 0..7)
+        .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()));
+    let list = proptest::collection::vec(prop_oneof![30 => agent, 1 => leaf()], 0..6)
+        .prop_map(Value::Array);
+    (list, prop::bool::weighted(0.1)).prop_map(|(list, wrapped)| match wrapped {
+        true => serde_json::json!({ "agents": list }),
+        false => list,
+    })
+}
+
 /// JSON text, or the same text cut short or with a byte flipped.
 fn json_bytes() -> impl Strategy<Value = Vec<u8>> {
-    text_of(prop_oneof![3 => json(), 1 => ticket_json()], 0u8..3)
+    text_of(
+        prop_oneof![4 => json(), 1 => ticket_json(), 1 => agents_json()],
+        0u8..3,
+    )
 }
 
 /// Each value's text (now and then spaced out), as it is (`how` 0), cut short (1) or with a
@@ -274,6 +301,17 @@ proptest! {
             };
             prop_assert_eq!(out(agents), reference_agents(&v));
             prop_assert_eq!(out(ticket), reference_ticket(&v, &id));
+        }
+    }
+
+    /// The one-walk agents rewrite writes, byte for byte, what the tree writes.
+    #[test]
+    fn v2_streamed_agents_are_the_trees_bytes(bytes in text_of(agents_json(), prop_oneof![6 => Just(0u8), 1 => 1u8..3])) {
+        let streamed = normalize_raw::agents_answer(&bytes);
+        let tree = normalize_raw::agents_answer_tree(&bytes);
+        match (streamed, tree) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", String::from_utf8_lossy(&bytes)),
+            (a, b) => prop_assert!(a.is_err() && b.is_err(), "{}", String::from_utf8_lossy(&bytes)),
         }
     }
 

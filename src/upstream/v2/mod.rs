@@ -6,7 +6,7 @@ pub mod errors;
 pub mod normalize;
 pub mod normalize_raw;
 mod scan;
-mod ticket_stream;
+mod stream;
 mod webhooks;
 
 use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};

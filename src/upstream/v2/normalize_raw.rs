@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::normalize;
 use super::scan::read;
-use super::ticket_stream::{self, Streamed};
+use super::stream::{self, Streamed};
 use crate::dates::{format_ms, parse_ms, push_ms};
 
 /// A JSON value as far as a rewrite needs to see into it.
@@ -336,29 +336,36 @@ fn agent_into(buf: &mut Vec<u8>, a: &Fields<'_>) {
     write_object(buf, a, None, |buf, k, v| match k {
         "groups" => groups(buf, v),
         "last_logout" => date(buf, k, v),
-        "max_chats_count" => {
-            let n = match v {
-                Field::Raw(r) => match value(r) {
-                    Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
-                    _ => None,
-                },
-                Field::Node(_) => None,
-            };
-            match n {
-                Some(n) => push_json(buf, &n),
-                None => {
-                    write_field(buf, v);
-                }
-            }
-            true
-        }
+        "max_chats_count" => max_chats(buf, v),
         _ => write_field(buf, v),
     });
 }
 
+/// An agent's `max_chats_count`: a number LiveChat sent as a string becomes the number.
+pub(super) fn max_chats(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
+    let text = match field {
+        // Only a string can change, and one without escapes is its own text.
+        Field::Raw(r) if r.starts_with('"') => match r.get(1..r.len() - 1) {
+            Some(inner) if !inner.contains('\\') => Some(Cow::Borrowed(inner)),
+            _ => match value(r) {
+                Some(Value::String(s)) => Some(Cow::Owned(s)),
+                _ => None,
+            },
+        },
+        _ => None,
+    };
+    match text.and_then(|t| t.trim().parse::<i64>().ok()) {
+        Some(n) => push_json(buf, &n),
+        None => {
+            write_field(buf, field);
+        }
+    }
+    true
+}
+
 /// `normalize::ticket` on one ticket's JSON text.
 fn ticket_text(text: &[u8]) -> Result<Vec<u8>, NotJson> {
-    if let Streamed::Ticket(out) = ticket_stream::ticket(text)? {
+    if let Streamed::Done(out) = stream::ticket(text)? {
         return Ok(out);
     }
     let node = read(text, TICKET)?;
@@ -370,13 +377,13 @@ fn ticket_text(text: &[u8]) -> Result<Vec<u8>, NotJson> {
 /// GetTicket: the ticket in LiveChat's answer (the bare ticket, or the one with this `id` in
 /// the list envelope), normalised; `Ok(None)` when the answer holds no such ticket.
 pub fn ticket_answer(text: &[u8], id: &str) -> Result<Option<Vec<u8>>, NotJson> {
-    match ticket_stream::ticket(text)? {
-        Streamed::Ticket(out) => Ok(Some(out)),
+    match stream::ticket(text)? {
+        Streamed::Done(out) => Ok(Some(out)),
         Streamed::Other => ticket_answer_tree(text, id),
     }
 }
 
-/// `ticket_answer` by way of the tree, which reads every shape (`ticket_stream` only the one
+/// `ticket_answer` by way of the tree, which reads every shape (`stream` only the one
 /// LiveChat sends).
 pub(crate) fn ticket_answer_tree(text: &[u8], id: &str) -> Result<Option<Vec<u8>>, NotJson> {
     let node = read(text, TICKET)?;
@@ -407,6 +414,14 @@ struct IdOnly<'a> {
 /// ListAgents: LiveChat's list (a bare array, or `{"agents": [...]}`) as the normalised JSON
 /// array; `Ok(None)` when the answer holds no list.
 pub fn agents_answer(text: &[u8]) -> Result<Option<Vec<u8>>, NotJson> {
+    match stream::agents(text)? {
+        Streamed::Done(out) => Ok(Some(out)),
+        Streamed::Other => agents_answer_tree(text),
+    }
+}
+
+/// `agents_answer` by way of the tree, which reads every shape.
+pub(crate) fn agents_answer_tree(text: &[u8]) -> Result<Option<Vec<u8>>, NotJson> {
     let node = read(text, AGENTS)?;
     let list = match &node {
         Node::List(_) => &node,

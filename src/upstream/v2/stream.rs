@@ -1,25 +1,29 @@
-//! GetTicket's rewrite in one walk: LiveChat's bytes are read and the flow's written as the
-//! scanner goes, with no `Node` per object and no second pass over them. A ticket holds 60
-//! events of six to eight fields each; building their lists, walking them and dropping them
-//! again was a third of the tree's rewrite. The walk knows the one shape LiveChat sends (a
-//! ticket object whose `events` and `opened` are lists of objects, keys without escapes, none
-//! sent twice); for any other it answers `Other` and the caller reads the text again with the
-//! tree (`normalize_raw`), which handles every shape. Where both apply they write the same
-//! bytes (a property test in `crate::fuzz` holds them to it).
+//! GetTicket's and ListAgents' rewrites in one walk: LiveChat's bytes are read and the flow's
+//! written as the scanner goes, with no `Node` per object and no second pass over them. A
+//! ticket holds 60 events of six to eight fields each; building their lists, walking them and
+//! dropping them again was a third of the tree's rewrite. The walk knows the shapes LiveChat
+//! sends (a ticket object whose `events` and `opened` are lists of objects; a bare list of
+//! agent objects; keys without escapes, none sent twice); for any other it answers `Other` and
+//! the caller reads the text again with the tree (`normalize_raw`), which handles every shape.
+//! Where both apply they write the same bytes (property tests in `crate::fuzz` hold them to it).
 
 use std::borrow::Cow;
 
 use super::normalize_raw::{
-    capacity, current_group, groups, push_key, raw_date, write_date, Field, NotJson,
+    capacity, current_group, groups, max_chats, push_key, raw_date, write_date, Field, NotJson,
 };
 use super::scan::Scanner;
 use crate::dates::format_ms;
 
 pub(super) enum Streamed {
-    Ticket(Vec<u8>),
+    Done(Vec<u8>),
     /// Not a shape this walk writes (or not a ticket): the tree reads it.
     Other,
 }
+
+/// What a rewrite of one member answers: whether it was kept (false drops it), or `None` for
+/// a shape only the tree reads.
+type Kept = Result<Option<bool>, NotJson>;
 
 /// One ticket's JSON text rewritten as `normalize_raw::ticket_into` rewrites it.
 pub(super) fn ticket(text: &[u8]) -> Result<Streamed, NotJson> {
@@ -29,86 +33,62 @@ pub(super) fn ticket(text: &[u8]) -> Result<Streamed, NotJson> {
     if !s.eat(b'{') {
         return Ok(Streamed::Other);
     }
-    let Some(seen) = members(&mut s, &mut out)? else {
+    let (mut events_from, mut opened_from) = (None, None);
+    let mut keys = Keys::default();
+    let rewrite = |s: &mut Scanner<'_>, out: &mut Vec<u8>, key: &str| match key {
+        "events" => items(s, out, &["date"], &mut events_from),
+        "opened" => items(s, out, &["from", "to"], &mut opened_from),
+        _ => Ok(Some(ticket_field(out, key, s.raw()?))),
+    };
+    let Some(any) = object(&mut s, &mut out, &mut keys, TICKET_REWRITES, rewrite)? else {
         return Ok(Streamed::Other);
     };
+    // LiveChat sent no date: the earliest event's (or opened span's) stands in, last.
+    let derived = events_from.or(opened_from).and_then(format_ms);
+    if let Some(d) = derived.filter(|_| !keys.has("date")) {
+        if any {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"date\":\"");
+        out.extend_from_slice(d.as_bytes());
+        out.push(b'"');
+    }
+    out.push(b'}');
     if !s.at_end() {
         return Err(NotJson);
     }
-    Ok(match seen.id {
-        true => Streamed::Ticket(out),
+    Ok(match keys.has("id") {
+        true => Streamed::Done(out),
         false => Streamed::Other,
     })
 }
 
-/// What the walk noted of the ticket's own fields.
-#[derive(Default)]
-struct Seen {
-    id: bool,
-    date: bool,
-    /// The earliest readable `date` of the events and `from` of the opened spans: the
-    /// ticket's date when LiveChat sent none.
-    events_from: Option<i64>,
-    opened_from: Option<i64>,
-}
-
-/// The ticket's members after its `{`, through its `}`; `None` for a shape the tree must read.
-fn members<'a>(s: &mut Scanner<'a>, out: &mut Vec<u8>) -> Result<Option<Seen>, NotJson> {
-    let mut seen = Seen::default();
-    let mut keys = Keys::default();
-    let mut first = true;
-    out.push(b'{');
-    s.white_space();
-    if !s.eat(b'}') {
-        let mut verbatim = Verbatim::default();
-        loop {
-            s.white_space();
-            let from = s.at();
-            let Some(key) = new_key(s, &mut keys)? else {
-                return Ok(None);
-            };
-            seen.id |= key == "id";
-            seen.date |= key == "date";
-            if !REWRITTEN.contains(&key) {
-                let raw = s.raw()?;
-                verbatim.member(out, s, first, (key, raw), (from, s.at()));
-                first = false;
-            } else {
-                verbatim.flush(out, s);
-                let mark = start_member(out, first, key);
-                let kept = match key {
-                    "events" => items(s, out, &["date"], &mut seen.events_from)?,
-                    "opened" => items(s, out, &["from", "to"], &mut seen.opened_from)?,
-                    _ => Some(member(out, key, s.raw()?)),
-                };
-                let Some(kept) = kept else {
-                    return Ok(None);
-                };
-                first = end_member(out, mark, first, kept);
-            }
-            if !more(s, b'}')? {
-                break;
-            }
-        }
-        verbatim.flush(out, s);
+/// A bare list of agents rewritten as `normalize_raw::agent_into` rewrites each.
+pub(super) fn agents(text: &[u8]) -> Result<Streamed, NotJson> {
+    let mut s = Scanner::new(text)?;
+    let mut out = Vec::with_capacity(capacity(text.len()));
+    let rewrite = |s: &mut Scanner<'_>, out: &mut Vec<u8>, key: &str| {
+        let raw = s.raw()?;
+        Ok(Some(match key {
+            "groups" => groups(out, &Field::Raw(raw)),
+            "max_chats_count" => max_chats(out, &Field::Raw(raw)),
+            _ => write_date(out, key, raw_date(raw)),
+        }))
+    };
+    let done = list(&mut s, &mut out, |s, out, keys| {
+        object(s, out, keys, AGENT_REWRITES, rewrite)
+    })?;
+    if done.is_none() {
+        return Ok(Streamed::Other);
     }
-    if !seen.date {
-        let derived = seen.events_from.or(seen.opened_from).and_then(format_ms);
-        if let Some(d) = derived {
-            if !first {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"\"date\":\"");
-            out.extend_from_slice(d.as_bytes());
-            out.push(b'"');
-        }
+    match s.at_end() {
+        true => Ok(Streamed::Done(out)),
+        false => Err(NotJson),
     }
-    out.push(b'}');
-    Ok(Some(seen))
 }
 
 /// The ticket's fields `ticket_into` rewrites; it writes every other as it came.
-const REWRITTEN: &[&str] = &[
+const TICKET_REWRITES: &[&str] = &[
     "events",
     "opened",
     "date",
@@ -117,28 +97,49 @@ const REWRITTEN: &[&str] = &[
     "currentGroup",
 ];
 
+/// An agent's fields `agent_into` rewrites (`last_logout` is a date).
+const AGENT_REWRITES: &[&str] = &["groups", "max_chats_count", "last_logout"];
+
 /// One of the ticket's own fields other than its lists, as `ticket_into` writes it.
-fn member(out: &mut Vec<u8>, key: &str, raw: &str) -> bool {
+fn ticket_field(out: &mut Vec<u8>, key: &str, raw: &str) -> bool {
     let field = Field::Raw(raw);
     match key {
         "date" | "modified" => write_date(out, key, raw_date(raw)),
         "groups" => groups(out, &field),
-        "currentGroup" => current_group(out, &field),
-        _ => {
-            out.extend_from_slice(raw.as_bytes());
-            true
-        }
+        _ => current_group(out, &field),
     }
 }
 
 /// A list of objects whose `dates` are rewritten, the earliest readable value of the first
-/// of them kept in `earliest`; `None` for anything but a list of objects.
+/// of them kept in `earliest`.
 fn items(
     s: &mut Scanner<'_>,
     out: &mut Vec<u8>,
     dates: &[&str],
     earliest: &mut Option<i64>,
-) -> Result<Option<bool>, NotJson> {
+) -> Kept {
+    let mut rewrite = |s: &mut Scanner<'_>, out: &mut Vec<u8>, key: &str| {
+        let date = raw_date(s.raw()?);
+        if key == dates[0] {
+            if let Some(ms) = date.0 {
+                *earliest = Some(earliest.map_or(ms, |e| e.min(ms)));
+            }
+        }
+        Ok(Some(write_date(out, key, date)))
+    };
+    let done = list(s, out, |s, out, keys| {
+        object(s, out, keys, dates, &mut rewrite)
+    })?;
+    Ok(done.map(|()| true))
+}
+
+/// `[...]`: a list of objects, each read and written by `item` from its `{`; `None` for
+/// anything else.
+fn list<'a>(
+    s: &mut Scanner<'a>,
+    out: &mut Vec<u8>,
+    mut item: impl FnMut(&mut Scanner<'a>, &mut Vec<u8>, &mut Keys<'a>) -> Kept,
+) -> Result<Option<()>, NotJson> {
     s.white_space();
     if !s.eat(b'[') {
         return Ok(None);
@@ -153,9 +154,10 @@ fn items(
                 return Ok(None);
             }
             keys.clear();
-            if item(s, out, dates, earliest, &mut keys)?.is_none() {
+            if item(s, out, &mut keys)?.is_none() {
                 return Ok(None);
             }
+            out.push(b'}');
             if !more(s, b']')? {
                 break;
             }
@@ -163,52 +165,50 @@ fn items(
         }
     }
     out.push(b']');
-    Ok(Some(true))
+    Ok(Some(()))
 }
 
-/// One item's members after its `{`, through its `}`.
-fn item<'a>(
+/// One object's members after its `{`, through its `}`, written as `{` and its members (the
+/// caller closes it): those `rewrites` names by `rewrite`, every other as it came. Answers
+/// whether any member was written.
+fn object<'a>(
     s: &mut Scanner<'a>,
     out: &mut Vec<u8>,
-    dates: &[&str],
-    earliest: &mut Option<i64>,
     keys: &mut Keys<'a>,
-) -> Result<Option<()>, NotJson> {
+    rewrites: &[&str],
+    mut rewrite: impl FnMut(&mut Scanner<'a>, &mut Vec<u8>, &'a str) -> Kept,
+) -> Kept {
     let mut first = true;
     out.push(b'{');
     s.white_space();
-    if !s.eat(b'}') {
-        let mut verbatim = Verbatim::default();
-        loop {
-            s.white_space();
-            let from = s.at();
-            let Some(key) = new_key(s, keys)? else {
+    if s.eat(b'}') {
+        return Ok(Some(false));
+    }
+    let mut verbatim = Verbatim::default();
+    loop {
+        s.white_space();
+        let from = s.at();
+        let Some(key) = new_key(s, keys)? else {
+            return Ok(None);
+        };
+        if rewrites.contains(&key) {
+            verbatim.flush(out, s);
+            let mark = start_member(out, first, key);
+            let Some(kept) = rewrite(s, out, key)? else {
                 return Ok(None);
             };
+            first = end_member(out, mark, first, kept);
+        } else {
             let raw = s.raw()?;
-            if dates.contains(&key) {
-                verbatim.flush(out, s);
-                let date = raw_date(raw);
-                if key == dates[0] {
-                    if let Some(ms) = date.0 {
-                        *earliest = Some(earliest.map_or(ms, |e| e.min(ms)));
-                    }
-                }
-                let mark = start_member(out, first, key);
-                let kept = write_date(out, key, date);
-                first = end_member(out, mark, first, kept);
-            } else {
-                verbatim.member(out, s, first, (key, raw), (from, s.at()));
-                first = false;
-            }
-            if !more(s, b'}')? {
-                break;
-            }
+            verbatim.member(out, s, first, (key, raw), (from, s.at()));
+            first = false;
         }
-        verbatim.flush(out, s);
+        if !more(s, b'}')? {
+            break;
+        }
     }
-    out.push(b'}');
-    Ok(Some(()))
+    verbatim.flush(out, s);
+    Ok(Some(!first))
 }
 
 /// A member's key, when it holds no escape and was not sent before in this object (`None`
@@ -230,18 +230,26 @@ struct Keys<'a> {
 }
 
 impl<'a> Keys<'a> {
-    fn first_time(&mut self, key: &'a str) -> bool {
+    fn mark(key: &str) -> u64 {
         let b = key.as_bytes();
         let sum = b.len()
             + 7 * usize::from(b.first().copied().unwrap_or(0))
             + 31 * usize::from(b.last().copied().unwrap_or(0));
-        let mark = 1u64 << (sum % 64);
+        1 << (sum % 64)
+    }
+
+    fn first_time(&mut self, key: &'a str) -> bool {
+        let mark = Self::mark(key);
         if self.marks & mark != 0 && self.seen.contains(&key) {
             return false;
         }
         self.marks |= mark;
         self.seen.push(key);
         true
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.marks & Self::mark(key) != 0 && self.seen.contains(&key)
     }
 
     fn clear(&mut self) {
@@ -330,19 +338,20 @@ fn more(s: &mut Scanner<'_>, close: u8) -> Result<bool, NotJson> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::upstream::v2::normalize_raw::ticket_answer_tree;
+    use crate::upstream::v2::normalize_raw::{agents_answer_tree, ticket_answer_tree};
 
     const TICKET: &str = include_str!("../../../bench/mock/ticket.json");
+    const AGENTS: &str = include_str!("../../../bench/mock/agents.json");
 
     fn streamed(text: &str) -> Option<Vec<u8>> {
         match ticket(text.as_bytes()).expect("JSON") {
-            Streamed::Ticket(out) => Some(out),
+            Streamed::Done(out) => Some(out),
             Streamed::Other => None,
         }
     }
 
     #[test]
-    fn livechats_ticket_is_written_in_one_walk_as_the_tree_writes_it() {
+    fn livechats_ticket_and_agents_are_written_in_one_walk_as_the_tree_writes_them() {
         let tree = ticket_answer_tree(TICKET.as_bytes(), "6W6TC").unwrap();
         assert_eq!(streamed(TICKET), tree);
         let spaced = serde_json::to_string_pretty(
@@ -351,6 +360,11 @@ mod tests {
         .unwrap();
         let tree = ticket_answer_tree(spaced.as_bytes(), "6W6TC").unwrap();
         assert_eq!(streamed(&spaced), tree, "spaced out as well");
+        let tree = agents_answer_tree(AGENTS.as_bytes()).unwrap();
+        match agents(AGENTS.as_bytes()).unwrap() {
+            Streamed::Done(out) => assert_eq!(Some(out), tree),
+            Streamed::Other => panic!("LiveChat's agents are left to the tree"),
+        }
         let undated = r#"{"id":"A","opened":[{"from":1384554270}],"events":[{"date":"x"},{"date":1384554290}]}"#;
         assert_eq!(
             String::from_utf8(streamed(undated).unwrap()).unwrap(),
@@ -370,6 +384,14 @@ mod tests {
             r#"[{"id":"A"}]"#,
         ] {
             assert_eq!(streamed(other), None, "{other}");
+        }
+        for other in [
+            r#"{"agents":[]}"#,
+            r#"[{"login":"a"},3]"#,
+            r#"[{"a":1,"a":2}]"#,
+        ] {
+            let walked = agents(other.as_bytes()).unwrap();
+            assert!(matches!(walked, Streamed::Other), "{other}");
         }
         let alike =
             r#"{"id":"A","axb":1,"ayb":2,"events":[{"date":1,"dxe":2,"d":3,"e":4,"dze":5}]}"#;
