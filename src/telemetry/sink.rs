@@ -82,11 +82,13 @@ impl Sink {
     /// Adds one record's bytes; true when they should leave now.
     fn append(&self, bytes: &[u8]) -> bool {
         let mut pending = lock(&self.pending);
-        if pending.is_empty() {
+        let write_through = self.write_through.load(Ordering::Relaxed);
+        // Only a flusher waits (none writes through), and a notify is a system call.
+        if pending.is_empty() && !write_through {
             self.arrived.notify_one();
         }
         pending.extend_from_slice(bytes);
-        pending.len() >= CAPACITY || self.write_through.load(Ordering::Relaxed)
+        pending.len() >= CAPACITY || write_through
     }
 
     /// Adds one whole line; `urgent` takes the batch out with it.
