@@ -147,13 +147,22 @@ fn reference_ticket(v: &Value, id: &str) -> Option<Value> {
     Some(normalize::ticket(found.clone()))
 }
 
+/// Objects of fewer than `most` members with keys and values drawn from these.
+fn object_of(
+    key: impl Strategy<Value = &'static str>,
+    value: impl Strategy<Value = Value>,
+    most: usize,
+) -> impl Strategy<Value = Value> {
+    proptest::collection::vec((key, value), 0..most)
+        .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+}
+
 /// A ticket as LiveChat sends it, more or less: its events and opened spans lists of objects
 /// with dates of every kind among their fields, next to any other JSON.
 fn ticket_json() -> impl Strategy<Value = Value> {
     let key =
         proptest::sample::select(&["date", "from", "to", "message", "author", "type", "x"][..]);
-    let item = proptest::collection::vec((key, prop_oneof![3 => leaf(), 1 => json()]), 0..6)
-        .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()));
+    let item = object_of(key, prop_oneof![3 => leaf(), 1 => json()], 6);
     let items = proptest::collection::vec(prop_oneof![40 => item, 1 => leaf()], 0..6);
     let top = proptest::sample::select(
         &[
@@ -209,8 +218,7 @@ fn agents_json() -> impl Strategy<Value = Value> {
     );
     let number_text = "[ 0-9a-z]{0,4}".prop_map(Value::String);
     let value = prop_oneof![3 => leaf(), 1 => json(), 1 => number_text];
-    let agent = proptest::collection::vec((key, value), 0..7)
-        .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()));
+    let agent = object_of(key, value, 7);
     let list = proptest::collection::vec(prop_oneof![30 => agent, 1 => leaf()], 0..6)
         .prop_map(Value::Array);
     (list, prop::bool::weighted(0.1)).prop_map(|(list, wrapped)| match wrapped {

@@ -234,7 +234,7 @@ fn dates_in_items(buf: &mut Vec<u8>, field: &Field<'_>, keys: &[&str]) -> bool {
     true
 }
 
-pub(super) fn groups(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
+fn groups(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
     let v = match field {
         Field::Raw(r) => match plain_ids(r) {
             Some(ids) => return write_ids(buf, ids),
@@ -308,18 +308,62 @@ fn ticket_into(buf: &mut Vec<u8>, t: &Fields<'_>) {
             .map(|d| serde_json::to_string(&d).unwrap_or_default()),
     };
     let extra = derived.as_deref().map(|d| ("date", d));
-    write_object(buf, t, extra, |buf, k, v| match k {
-        "date" | "modified" => date(buf, k, v),
-        "events" => dates_in_items(buf, v, &["date"]),
-        "opened" => dates_in_items(buf, v, &["from", "to"]),
-        "groups" => groups(buf, v),
-        "currentGroup" => current_group(buf, v),
-        _ => write_field(buf, v),
+    write_object(buf, t, extra, |buf, k, v| match ticket_rewrite(k) {
+        Some(r) => r.write(buf, k, v),
+        None => write_field(buf, v),
     });
 }
 
+/// What the contract does to one field of a ticket or an agent (a field without one is kept
+/// as LiveChat wrote it): the one list of rewrites both readers, the tree here and `stream`,
+/// dispatch on.
+#[derive(Clone, Copy)]
+pub(super) enum Rewrite {
+    /// An instant, as an RFC 3339 string (dropped when unreadable).
+    Date,
+    Groups,
+    CurrentGroup,
+    MaxChats,
+    /// A list of objects whose fields of these names are dates; the first name's earliest
+    /// value dates a ticket that has no `date`.
+    DatesIn(&'static [&'static str]),
+}
+
+pub(super) fn ticket_rewrite(key: &str) -> Option<Rewrite> {
+    match key {
+        "date" | "modified" => Some(Rewrite::Date),
+        "events" => Some(Rewrite::DatesIn(&["date"])),
+        "opened" => Some(Rewrite::DatesIn(&["from", "to"])),
+        "groups" => Some(Rewrite::Groups),
+        "currentGroup" => Some(Rewrite::CurrentGroup),
+        _ => None,
+    }
+}
+
+pub(super) fn agent_rewrite(key: &str) -> Option<Rewrite> {
+    match key {
+        "groups" => Some(Rewrite::Groups),
+        "last_logout" => Some(Rewrite::Date),
+        "max_chats_count" => Some(Rewrite::MaxChats),
+        _ => None,
+    }
+}
+
+impl Rewrite {
+    /// Writes the field `key` rewritten; false drops it.
+    pub(super) fn write(self, buf: &mut Vec<u8>, key: &str, field: &Field<'_>) -> bool {
+        match self {
+            Rewrite::Date => date(buf, key, field),
+            Rewrite::Groups => groups(buf, field),
+            Rewrite::CurrentGroup => current_group(buf, field),
+            Rewrite::MaxChats => max_chats(buf, field),
+            Rewrite::DatesIn(keys) => dates_in_items(buf, field, keys),
+        }
+    }
+}
+
 /// The ticket's `currentGroup` as `normalize::group` reads it, or false (drop the field).
-pub(super) fn current_group(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
+fn current_group(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
     let g = match field {
         Field::Raw(r) => value(r).and_then(normalize::group),
         Field::Node(_) => None,
@@ -335,16 +379,14 @@ pub(super) fn capacity(len: usize) -> usize {
 }
 
 fn agent_into(buf: &mut Vec<u8>, a: &Fields<'_>) {
-    write_object(buf, a, None, |buf, k, v| match k {
-        "groups" => groups(buf, v),
-        "last_logout" => date(buf, k, v),
-        "max_chats_count" => max_chats(buf, v),
-        _ => write_field(buf, v),
+    write_object(buf, a, None, |buf, k, v| match agent_rewrite(k) {
+        Some(r) => r.write(buf, k, v),
+        None => write_field(buf, v),
     });
 }
 
 /// An agent's `max_chats_count`: a number LiveChat sent as a string becomes the number.
-pub(super) fn max_chats(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
+fn max_chats(buf: &mut Vec<u8>, field: &Field<'_>) -> bool {
     let text = match field {
         // Only a string can change, and one without escapes is its own text.
         Field::Raw(r) if r.starts_with('"') => match r.get(1..r.len() - 1) {

@@ -10,7 +10,8 @@
 use std::borrow::Cow;
 
 use super::normalize_raw::{
-    capacity, current_group, groups, max_chats, push_key, raw_date, write_date, Field, NotJson,
+    agent_rewrite, capacity, push_key, raw_date, ticket_rewrite, write_date, Field, NotJson,
+    Rewrite,
 };
 use super::scan::Scanner;
 use crate::dates::format_ms;
@@ -35,17 +36,25 @@ pub(super) fn ticket(text: &[u8]) -> Result<Streamed, NotJson> {
     }
     let (mut events_from, mut opened_from) = (None, None);
     let mut keys = Keys::default();
-    let rewrite = |s: &mut Scanner<'_>, out: &mut Vec<u8>, key: &str| match key {
-        "events" => items(s, out, &["date"], &mut events_from),
-        "opened" => items(s, out, &["from", "to"], &mut opened_from),
-        _ => Ok(Some(ticket_field(out, key, s.raw()?))),
+    let rewrite = |s: &mut Scanner<'_>, out: &mut Vec<u8>, key: &str, r| match r {
+        Rewrite::DatesIn(dates) => {
+            let earliest = match key {
+                "events" => &mut events_from,
+                _ => &mut opened_from,
+            };
+            items(s, out, dates, earliest)
+        }
+        r => Ok(Some(r.write(out, key, &Field::Raw(s.raw()?)))),
     };
-    let Some(any) = object(&mut s, &mut out, &mut keys, TICKET_REWRITES, rewrite)? else {
+    let Some(any) = object(&mut s, &mut out, &mut keys, ticket_rewrite, rewrite)? else {
         return Ok(Streamed::Other);
     };
     // LiveChat sent no date: the earliest event's (or opened span's) stands in, last.
-    let derived = events_from.or(opened_from).and_then(format_ms);
-    if let Some(d) = derived.filter(|_| !keys.has("date")) {
+    let derived = match keys.has("date") {
+        true => None,
+        false => events_from.or(opened_from).and_then(format_ms),
+    };
+    if let Some(d) = derived {
         if any {
             out.push(b',');
         }
@@ -67,16 +76,11 @@ pub(super) fn ticket(text: &[u8]) -> Result<Streamed, NotJson> {
 pub(super) fn agents(text: &[u8]) -> Result<Streamed, NotJson> {
     let mut s = Scanner::new(text)?;
     let mut out = Vec::with_capacity(capacity(text.len()));
-    let rewrite = |s: &mut Scanner<'_>, out: &mut Vec<u8>, key: &str| {
-        let raw = s.raw()?;
-        Ok(Some(match key {
-            "groups" => groups(out, &Field::Raw(raw)),
-            "max_chats_count" => max_chats(out, &Field::Raw(raw)),
-            _ => write_date(out, key, raw_date(raw)),
-        }))
+    let rewrite = |s: &mut Scanner<'_>, out: &mut Vec<u8>, key: &str, r: Rewrite| {
+        Ok(Some(r.write(out, key, &Field::Raw(s.raw()?))))
     };
     let done = list(&mut s, &mut out, |s, out, keys| {
-        object(s, out, keys, AGENT_REWRITES, rewrite)
+        object(s, out, keys, agent_rewrite, rewrite)
     })?;
     if done.is_none() {
         return Ok(Streamed::Other);
@@ -84,29 +88,6 @@ pub(super) fn agents(text: &[u8]) -> Result<Streamed, NotJson> {
     match s.at_end() {
         true => Ok(Streamed::Done(out)),
         false => Err(NotJson),
-    }
-}
-
-/// The ticket's fields `ticket_into` rewrites; it writes every other as it came.
-const TICKET_REWRITES: &[&str] = &[
-    "events",
-    "opened",
-    "date",
-    "modified",
-    "groups",
-    "currentGroup",
-];
-
-/// An agent's fields `agent_into` rewrites (`last_logout` is a date).
-const AGENT_REWRITES: &[&str] = &["groups", "max_chats_count", "last_logout"];
-
-/// One of the ticket's own fields other than its lists, as `ticket_into` writes it.
-fn ticket_field(out: &mut Vec<u8>, key: &str, raw: &str) -> bool {
-    let field = Field::Raw(raw);
-    match key {
-        "date" | "modified" => write_date(out, key, raw_date(raw)),
-        "groups" => groups(out, &field),
-        _ => current_group(out, &field),
     }
 }
 
@@ -118,7 +99,9 @@ fn items(
     dates: &[&str],
     earliest: &mut Option<i64>,
 ) -> Kept {
-    let mut rewrite = |s: &mut Scanner<'_>, out: &mut Vec<u8>, key: &str| {
+    let is_date = |key: &str| dates.contains(&key).then_some(Rewrite::Date);
+    // `Rewrite::Date` itself, with the instant read once for the earliest as well.
+    let mut rewrite = |s: &mut Scanner<'_>, out: &mut Vec<u8>, key: &str, _| {
         let date = raw_date(s.raw()?);
         if key == dates[0] {
             if let Some(ms) = date.0 {
@@ -128,7 +111,7 @@ fn items(
         Ok(Some(write_date(out, key, date)))
     };
     let done = list(s, out, |s, out, keys| {
-        object(s, out, keys, dates, &mut rewrite)
+        object(s, out, keys, is_date, &mut rewrite)
     })?;
     Ok(done.map(|()| true))
 }
@@ -169,14 +152,14 @@ fn list<'a>(
 }
 
 /// One object's members after its `{`, through its `}`, written as `{` and its members (the
-/// caller closes it): those `rewrites` names by `rewrite`, every other as it came. Answers
-/// whether any member was written.
+/// caller closes it): those `rewrite_of` names a rewrite for by `rewrite`, every other as it
+/// came. Answers whether any member was written.
 fn object<'a>(
     s: &mut Scanner<'a>,
     out: &mut Vec<u8>,
     keys: &mut Keys<'a>,
-    rewrites: &[&str],
-    mut rewrite: impl FnMut(&mut Scanner<'a>, &mut Vec<u8>, &'a str) -> Kept,
+    rewrite_of: impl Fn(&str) -> Option<Rewrite>,
+    mut rewrite: impl FnMut(&mut Scanner<'a>, &mut Vec<u8>, &'a str, Rewrite) -> Kept,
 ) -> Kept {
     let mut first = true;
     out.push(b'{');
@@ -191,17 +174,20 @@ fn object<'a>(
         let Some(key) = new_key(s, keys)? else {
             return Ok(None);
         };
-        if rewrites.contains(&key) {
-            verbatim.flush(out, s);
-            let mark = start_member(out, first, key);
-            let Some(kept) = rewrite(s, out, key)? else {
-                return Ok(None);
-            };
-            first = end_member(out, mark, first, kept);
-        } else {
-            let raw = s.raw()?;
-            verbatim.member(out, s, first, (key, raw), (from, s.at()));
-            first = false;
+        match rewrite_of(key) {
+            Some(r) => {
+                verbatim.flush(out, s);
+                let mark = start_member(out, first, key);
+                let Some(kept) = rewrite(s, out, key, r)? else {
+                    return Ok(None);
+                };
+                first = end_member(out, mark, first, kept);
+            }
+            None => {
+                let raw = s.raw()?;
+                verbatim.member(out, s, first, (key, raw), (from, s.at()));
+                first = false;
+            }
         }
         if !more(s, b'}')? {
             break;
