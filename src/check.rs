@@ -387,10 +387,8 @@ fn credentials(args: &CheckArgs) -> Option<Credentials> {
         None if interactive => SecretString::from(prompt("API key (not shown): ", false)?),
         None => return None,
     };
-    (!login.trim().is_empty() && !api_key.expose_secret().is_empty()).then(|| Credentials {
-        login: login.trim().to_string(),
-        api_key,
-    })
+    (!login.trim().is_empty() && !api_key.expose_secret().is_empty())
+        .then(|| Credentials::new(login.trim().to_string(), api_key))
 }
 
 /// Reads one line from the terminal; with `echo` false the terminal does not show it.

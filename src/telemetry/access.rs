@@ -126,10 +126,11 @@ pub async fn access_log(
     } else {
         log::Level::Info
     };
+    let message = [method.as_str(), " ", &route, " ", res.status().as_str()].concat();
     super::event(
         super::ACCESS,
         level,
-        &format!("{method} {route} {status}"),
+        &message,
         &[
             ("method", method.as_str().into()),
             ("route", route.as_ref().into()),

@@ -213,12 +213,29 @@ fn json_line(out: &mut Vec<u8>, h: &Header, message: &str, fields: &[(&str, Fiel
         out.push(b':');
         match value {
             Ok(s) => push_json_str(out, s),
-            Err(n) => {
-                let _ = write!(out, "{n}");
-            }
+            Err(n) => push_int(out, n),
         }
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// `n` in decimal, as `write!` would put it, without the formatter (two per access line).
+fn push_int(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 fn push_json_str(out: &mut Vec<u8>, s: &str) {
@@ -245,9 +262,7 @@ fn push_text_event(out: &mut Vec<u8>, message: &str, fields: &[(&str, Field)]) {
             Field::Str(s) if !s.is_empty() && !s.contains([' ', '"', '=']) => {
                 out.extend_from_slice(s.as_bytes());
             }
-            Field::Int(n) => {
-                let _ = write!(out, "{n}");
-            }
+            Field::Int(n) => push_int(out, n),
             Field::Str(s) => push_json_str(out, s),
             Field::Null => {}
         }
@@ -272,6 +287,15 @@ mod tests {
             text_event("GET /agents", FIELDS),
             r#"GET /agents status=200 error="no answer in time" quote="a\"b""#
         );
+    }
+
+    #[test]
+    fn numbers_read_as_the_formatter_writes_them() {
+        for n in [0, 7, -7, 200, 1_764_754_736_123, i64::MAX, i64::MIN] {
+            let mut out = Vec::new();
+            push_int(&mut out, n);
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
     }
 
     fn header(level: log::Level) -> Header<'static> {

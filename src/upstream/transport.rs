@@ -158,7 +158,7 @@ pub fn parse_json(bytes: &[u8]) -> Option<Value> {
 /// Marked sensitive, so HTTP/2's header compression never indexes it and a `Debug` print of
 /// the request (awc traces one) shows `Sensitive` instead of the pair.
 pub fn authorization(creds: &Credentials) -> Result<HeaderValue, ApiError> {
-    let mut value = HeaderValue::from_str(&creds.basic_header()).map_err(|_| {
+    let mut value = HeaderValue::from_str(creds.basic_header()).map_err(|_| {
         ApiError::Unauthorized("The credentials hold characters HTTP headers cannot carry.".into())
     })?;
     value.set_sensitive(true);
@@ -226,10 +226,10 @@ mod tests {
 
     #[test]
     fn the_authorization_value_is_sensitive() {
-        let creds = Credentials {
-            login: "a@x.com".into(),
-            api_key: SecretString::from("CANARY-123".to_string()),
-        };
+        let creds = Credentials::new(
+            "a@x.com".into(),
+            SecretString::from("CANARY-123".to_string()),
+        );
         let v = authorization(&creds).unwrap();
         assert!(v.is_sensitive());
         assert!(!format!("{v:?}").contains("Basic"));

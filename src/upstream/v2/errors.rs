@@ -59,10 +59,10 @@ mod tests {
     use serde_json::json;
 
     fn creds() -> Credentials {
-        Credentials {
-            login: "a@x.com".into(),
-            api_key: SecretString::from("CANARY-123".to_string()),
-        }
+        Credentials::new(
+            "a@x.com".into(),
+            SecretString::from("CANARY-123".to_string()),
+        )
     }
 
     #[test]

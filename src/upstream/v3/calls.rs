@@ -277,10 +277,10 @@ mod tests {
     use secrecy::SecretString;
 
     fn creds() -> Credentials {
-        Credentials {
-            login: "3f0c1d2e-4b5a-4c6d-8e9f-0a1b2c3d4e5f".into(),
-            api_key: SecretString::from("dal:CANARY-TOKEN".to_string()),
-        }
+        Credentials::new(
+            "3f0c1d2e-4b5a-4c6d-8e9f-0a1b2c3d4e5f".into(),
+            SecretString::from("dal:CANARY-TOKEN".to_string()),
+        )
     }
 
     #[test]

@@ -40,7 +40,7 @@ impl Default for Lookups {
 }
 
 fn connection_key(creds: &Credentials) -> String {
-    sha256_hex(&creds.basic_header())
+    sha256_hex(creds.basic_header())
 }
 
 impl Lookups {
