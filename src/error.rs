@@ -23,7 +23,7 @@ pub enum ApiError {
     Conflict(String),
     #[error("This route does not take that method.")]
     MethodNotAllowed,
-    #[error("Rate limit is exceeded. Try again in {retry_after} seconds.")]
+    #[error("{}", throttled_message(*retry_after))]
     Throttled { retry_after: u64 },
     /// LiveChat answered 4xx: its status and message go back to the caller.
     #[error("{message}")]
@@ -43,6 +43,15 @@ pub enum ApiError {
     Internal(String),
 }
 
+fn throttled_message(retry_after: u64) -> String {
+    [
+        "Rate limit is exceeded. Try again in ",
+        itoa::Buffer::new().format(retry_after),
+        " seconds.",
+    ]
+    .concat()
+}
+
 #[derive(Debug, Serialize, serde::Deserialize)]
 pub struct ErrorBody {
     #[serde(rename = "statusCode")]
@@ -55,10 +64,15 @@ impl ApiError {
     /// struct machinery and `HttpResponse::json`'s content-type parsing were a few percent of
     /// that call.
     fn body(&self, status: StatusCode) -> Vec<u8> {
-        use std::io::Write;
-        let message = self.to_string();
+        let message = match self {
+            // Every refused call answers with this one: built without the formatter.
+            ApiError::Throttled { retry_after } => throttled_message(*retry_after),
+            other => other.to_string(),
+        };
         let mut body = Vec::with_capacity(message.len() + 40);
-        let _ = write!(body, "{{\"statusCode\":{},\"message\":", status.as_u16());
+        body.extend_from_slice(b"{\"statusCode\":");
+        body.extend_from_slice(status.as_str().as_bytes());
+        body.extend_from_slice(b",\"message\":");
         // Serialising a string into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut body, &message);
         body.push(b'}');

@@ -93,7 +93,15 @@ impl Limits {
 }
 
 pub fn ratelimit_header(remaining: u32, reset_secs: u64) -> String {
-    format!("\"per-connection\";r={remaining};t={reset_secs}")
+    // Every answered call carries one: itoa and a concat, not the formatter.
+    let (mut r, mut t) = (itoa::Buffer::new(), itoa::Buffer::new());
+    [
+        "\"per-connection\";r=",
+        r.format(remaining),
+        ";t=",
+        t.format(reset_secs),
+    ]
+    .concat()
 }
 
 /// The throttle a gateway runs: in-process, or Redis with its fallback.
