@@ -151,7 +151,8 @@ t.append(("429 path ≥ 3× proxied, zero upstream calls", f"{fig(r429)}×, medi
 one, many = series("closed", "agents", "gateway", "rps"), series("closed", "agents-10k", "gateway", "rps")
 t.append(("10,000 connections ≥ 90 % of one-connection throughput", f"{(med(many) / med(one) * 100) if one and many else 0:.0f} %",
           bool(one) and bool(many) and med(many) >= 0.9 * med(one)))
-t.append(("gateway RSS ≤ 64 MB (peak, 10,000 connections included)", f"{int(hwm_gw) / 1024:.1f} MiB", int(hwm_gw) <= 64 * 1000))
+# MB as the issue writes it, 10^6 bytes: the stricter reading of "64 MB" (64 MiB would allow 3 MB more).
+t.append(("gateway RSS ≤ 64 MB (peak, 10,000 connections included)", f"{int(hwm_gw) / 1024:.1f} MiB ({int(hwm_gw) * 1024 / 1e6:.1f} MB)", int(hwm_gw) * 1024 <= 64_000_000))
 for key, label, limit, cmp in [("acks/s, 8 senders", "≥ 1,000 events/s acknowledged with 8 senders", 1000, "ge"),
                                ("deliveries/s, 8 flows", "≥ 1,000 deliveries/s over 8 flows", 1000, "ge"),
                                ("200 → callback p99 at half load", "200 → callback p99 ≤ 100 ms at half load", 100, "le")]:
