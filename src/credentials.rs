@@ -72,6 +72,7 @@ impl Credentials {
         Ok(Self::new(trimmed.to_string(), api_key))
     }
 
+    /// A pair that did not come in an `Authorization` header (sealed, or typed in `check`).
     pub fn new(login: String, api_key: SecretString) -> Self {
         let header = header_of(&login, &api_key);
         Self {

@@ -1,56 +1,77 @@
 //! The one error type. Every error the gateway answers, its own or LiveChat's, leaves as
 //! `{"statusCode": <int>, "message": "..."}` (contract §5).
 
+use std::borrow::Cow;
+use std::fmt;
+
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum ApiError {
-    #[error("{0}")]
     Unauthorized(String),
-    #[error("{0}")]
     BadRequest(String),
-    #[error("{0}")]
     PayloadTooLarge(String),
-    #[error("{0}")]
     HeadersTooLarge(String),
-    #[error("{0}")]
     NotFound(String),
     /// A well-formed request LiveChat refuses in the account's current state.
-    #[error("{0}")]
     Conflict(String),
-    #[error("This route does not take that method.")]
     MethodNotAllowed,
-    #[error("{}", throttled_message(*retry_after))]
-    Throttled { retry_after: u64 },
+    Throttled {
+        retry_after: u64,
+    },
     /// LiveChat answered 4xx: its status and message go back to the caller.
-    #[error("{message}")]
     Upstream {
         status: u16,
         message: String,
         retry_after: Option<String>,
     },
-    #[error("{0}")]
     BadGateway(String),
-    #[error("{0}")]
     GatewayTimeout(String),
-    #[error("{0}")]
     Unavailable(String),
     /// Details go to the log only; the caller sees a generic message.
-    #[error("internal error")]
     Internal(String),
 }
 
-fn throttled_message(retry_after: u64) -> String {
-    [
-        "Rate limit is exceeded. Try again in ",
-        itoa::Buffer::new().format(retry_after),
-        " seconds.",
-    ]
-    .concat()
+impl ApiError {
+    /// What the caller reads, for `Display` and the body alike: the variant's own text where
+    /// it has one (borrowed, not formatted again), and a refused call's without the formatter.
+    pub fn message(&self) -> Cow<'_, str> {
+        use ApiError as E;
+        match self {
+            E::Unauthorized(m)
+            | E::BadRequest(m)
+            | E::PayloadTooLarge(m)
+            | E::HeadersTooLarge(m)
+            | E::NotFound(m)
+            | E::Conflict(m)
+            | E::BadGateway(m)
+            | E::GatewayTimeout(m)
+            | E::Unavailable(m)
+            | E::Upstream { message: m, .. } => Cow::Borrowed(m),
+            E::MethodNotAllowed => Cow::Borrowed("This route does not take that method."),
+            E::Throttled { retry_after } => Cow::Owned(
+                [
+                    "Rate limit is exceeded. Try again in ",
+                    itoa::Buffer::new().format(*retry_after),
+                    " seconds.",
+                ]
+                .concat(),
+            ),
+            E::Internal(_) => Cow::Borrowed("internal error"),
+        }
+    }
 }
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for ApiError {}
 
 #[derive(Debug, Serialize, serde::Deserialize)]
 pub struct ErrorBody {
@@ -64,17 +85,13 @@ impl ApiError {
     /// struct machinery and `HttpResponse::json`'s content-type parsing were a few percent of
     /// that call.
     fn body(&self, status: StatusCode) -> Vec<u8> {
-        let message = match self {
-            // Every refused call answers with this one: built without the formatter.
-            ApiError::Throttled { retry_after } => throttled_message(*retry_after),
-            other => other.to_string(),
-        };
+        let message = self.message();
         let mut body = Vec::with_capacity(message.len() + 40);
         body.extend_from_slice(b"{\"statusCode\":");
         body.extend_from_slice(status.as_str().as_bytes());
         body.extend_from_slice(b",\"message\":");
         // Serialising a string into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut body, &message);
+        let _ = serde_json::to_writer(&mut body, message.as_ref());
         body.push(b'}');
         body
     }
@@ -184,6 +201,15 @@ mod tests {
                 proptest::prop_assert_eq!(e.body(e.status_code()), by_serde(&e));
             }
         }
+    }
+
+    #[test]
+    fn an_internal_error_shows_no_detail() {
+        let e = ApiError::Internal("pool timed out at db.internal:5432".into());
+        assert_eq!(e.to_string(), "internal error");
+        assert!(!String::from_utf8(e.body(e.status_code()))
+            .unwrap()
+            .contains("db.internal"));
     }
 
     #[test]

@@ -50,9 +50,10 @@ pub(super) fn ticket(text: &[u8]) -> Result<Streamed, NotJson> {
         return Ok(Streamed::Other);
     };
     // LiveChat sent no date: the earliest event's (or opened span's) stands in, last.
-    let derived = match keys.has("date") {
-        true => None,
-        false => events_from.or(opened_from).and_then(format_ms),
+    let derived = if keys.has("date") {
+        None
+    } else {
+        events_from.or(opened_from).and_then(format_ms)
     };
     if let Some(d) = derived {
         if any {
