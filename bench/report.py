@@ -141,6 +141,18 @@ def verdict(ok):
     return "**met**" if ok else "**missed**"
 
 
+def keeps(label, scenario):
+    """The gateway's throughput in `scenario` ≥ 90 % of its one-caller, 64-socket throughput."""
+    one, many = series("closed", "agents", "gateway", "rps"), series("closed", scenario, "gateway", "rps")
+    return (label, f"{(med(many) / med(one) * 100) if one and many else 0:.0f} %",
+            bool(one) and bool(many) and med(many) >= 0.9 * med(one))
+
+
+# MB as the issue writes it, 10^6 bytes: the stricter reading of "64 MB" (64 MiB would allow 3 MB more).
+def fits(label, hwm_kib):
+    return (label, f"{int(hwm_kib) / 1024:.1f} MiB ({int(hwm_kib) * 1024 / 1e6:.1f} MB)", int(hwm_kib) * 1024 <= 64_000_000)
+
+
 t = []
 for s in ["agents", "ticket", "agents-10k"]:
     r = ratio("closed", s, "gateway", "nginx")
@@ -161,17 +173,11 @@ r429 = ratio("closed", "429", "gateway429", "gateway", b_scenario="agents")
 up = series("closed", "429", "gateway429", "upstream_calls")
 t.append(("429 path ≥ 3× proxied, zero upstream calls", f"{fig(r429)}×, median {fig(up, '{:.0f}')} upstream calls",
           bool(r429) and med(r429) >= 3 and bool(up) and med(up) == 0))
-one, many = series("closed", "agents", "gateway", "rps"), series("closed", "agents-10k", "gateway", "rps")
-t.append(("10,000 connections ≥ 90 % of one-connection throughput", f"{(med(many) / med(one) * 100) if one and many else 0:.0f} %",
-          bool(one) and bool(many) and med(many) >= 0.9 * med(one)))
-# MB as the issue writes it, 10^6 bytes: the stricter reading of "64 MB" (64 MiB would allow 3 MB more).
-t.append(("gateway RSS ≤ 64 MB (peak, 10,000 connections included)", f"{int(hwm_gw) / 1024:.1f} MiB ({int(hwm_gw) * 1024 / 1e6:.1f} MB)", int(hwm_gw) * 1024 <= 64_000_000))
+t.append(keeps("10,000 connections ≥ 90 % of one-connection throughput", "agents-10k"))
+t.append(fits("gateway RSS ≤ 64 MB (peak, 10,000 connections included)", hwm_gw))
 if tcp:
-    ot, mt = series("closed", "agents", "gateway", "rps"), series("closed", "agents-tcp", "gateway", "rps")
-    t.append((f"read as sockets: {int(tcp_conns):,} TCP connections ≥ 90 % of the {conns}-connection throughput",
-              f"{(med(mt) / med(ot) * 100) if ot and mt else 0:.0f} %", bool(ot) and bool(mt) and med(mt) >= 0.9 * med(ot)))
-    t.append((f"read as sockets: gateway RSS ≤ 64 MB with {int(tcp_conns):,} TCP connections",
-              f"{int(hwm_gw_tcp) / 1024:.1f} MiB ({int(hwm_gw_tcp) * 1024 / 1e6:.1f} MB)", int(hwm_gw_tcp) * 1024 <= 64_000_000))
+    t.append(keeps(f"read as sockets: {int(tcp_conns):,} TCP connections ≥ 90 % of the {conns}-connection throughput", "agents-tcp"))
+    t.append(fits(f"read as sockets: gateway RSS ≤ 64 MB with {int(tcp_conns):,} TCP connections", hwm_gw_tcp))
 for key, label, limit, cmp in [("acks/s, 8 senders", "≥ 1,000 events/s acknowledged with 8 senders", 1000, "ge"),
                                ("deliveries/s, 8 flows", "≥ 1,000 deliveries/s over 8 flows", 1000, "ge"),
                                ("200 → callback p99 at half load", "200 → callback p99 ≤ 100 ms at half load", 100, "le")]:
