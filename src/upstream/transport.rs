@@ -59,9 +59,11 @@ pub struct Transport {
 impl Transport {
     pub fn new(timeout: Duration, notices: Arc<Notices>) -> Self {
         // No redirects: following one could hand the caller's Basic pair to another host.
+        // No per-request timer of awc's own: `send` holds the whole exchange, connect to last
+        // byte, to one deadline, and a second timer per call costs its wheel insert and removal.
         let client = awc::Client::builder()
             .disable_redirects()
-            .timeout(timeout)
+            .disable_timeout()
             .connector(awc::Connector::new().timeout(timeout))
             .add_default_header((header::USER_AGENT, USER_AGENT))
             .finish();
@@ -118,20 +120,17 @@ impl Transport {
             .unwrap_or_else(|_| Err(timeout_error(self.timeout)));
         let (api, method, path) = (req.api, &req.method, req.url.path());
         let status = outcome.as_ref().ok().map(|a| a.status.as_u16());
-        crate::telemetry::upstream_observed(status, started.elapsed());
+        let took = started.elapsed();
+        crate::telemetry::upstream_observed(status, took);
         match &outcome {
             Ok(a) => {
                 log::debug!(
-                    "upstream {api} {method} {path} -> {} in {:?}",
-                    a.status.as_u16(),
-                    started.elapsed()
+                    "upstream {api} {method} {path} -> {} in {took:?}",
+                    a.status.as_u16()
                 );
                 self.notices.observe(api, &a.headers);
             }
-            Err(e) => log::warn!(
-                "upstream {api} {method} {path} failed after {:?}: {e}",
-                started.elapsed()
-            ),
+            Err(e) => log::warn!("upstream {api} {method} {path} failed after {took:?}: {e}"),
         }
         outcome
     }
