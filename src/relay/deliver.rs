@@ -26,13 +26,11 @@ pub enum Attempt {
 /// gateway into a private network), and unless private callbacks are allowed, a resolver that
 /// connects only to public addresses, so the address checked is the address connected to.
 pub fn client(timeout: Duration, allow_private: bool) -> awc::Client {
+    // No per-request timer of awc's own: `post` holds the whole attempt to one deadline.
     let builder = awc::Client::builder()
-        .timeout(timeout)
+        .disable_timeout()
         .disable_redirects()
-        .add_default_header((
-            header::USER_AGENT,
-            concat!("livechat-gateway/", env!("CARGO_PKG_VERSION")),
-        ));
+        .add_default_header((header::USER_AGENT, crate::upstream::transport::USER_AGENT));
     let connector = awc::Connector::new().timeout(timeout);
     if allow_private {
         builder.connector(connector).finish()

@@ -173,8 +173,8 @@ fn timeout_error(after: Duration) -> ApiError {
 
 fn send_error(e: &awc::error::SendRequestError) -> ApiError {
     use awc::error::SendRequestError as E;
+    // No `E::Timeout`: awc's own request timer is off, and `Transport::send`'s deadline answers.
     match e {
-        E::Timeout => ApiError::GatewayTimeout("LiveChat did not answer in time.".into()),
         E::Connect(awc::error::ConnectError::Timeout) => {
             ApiError::GatewayTimeout("LiveChat could not be reached in time.".into())
         }

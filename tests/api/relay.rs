@@ -290,3 +290,35 @@ async fn the_delivery_client_connects_to_public_addresses_only() {
     ));
     assert_eq!(cb.attempts(), 1);
 }
+
+/// A flow's callback that takes the request and never answers costs one failed attempt at the
+/// delivery timeout, with no answer read, so the worker moves on and the event is retried.
+#[actix_web::test]
+async fn a_callback_that_never_answers_fails_the_attempt_at_the_timeout() {
+    use livechat_gateway::relay::deliver::{client, post, Attempt};
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/flow/callback", silent.local_addr().unwrap());
+    // Accepts and holds each connection without a byte back.
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((conn, _)) = silent.accept().await {
+            open.push(conn);
+        }
+    });
+    let timeout = Duration::from_millis(300);
+    let attempt = tokio::time::timeout(
+        Duration::from_secs(10),
+        post(&client(timeout, true), &url, "{}", timeout, 0),
+    )
+    .await
+    .expect("the attempt ends at its own timeout");
+    match attempt {
+        Attempt::Failed {
+            status: None,
+            error,
+            retry_after_ms: None,
+        } => assert_eq!(error, "no answer within 300 ms"),
+        other => panic!("not a failed attempt: {other:?}"),
+    }
+    held.abort();
+}
