@@ -76,7 +76,7 @@ w("| scenario | direct req/s | nginx req/s | gateway req/s | gateway ÷ nginx | 
 w("|---|---|---|---|---|---|---|---|---|")
 names = {"agents": "GET /agents (1.6 KB), 1 connection", "ticket": "GET /tickets/{id} (25 KB, 60 events), 1 connection",
          "agents-10k": "GET /agents, 10,000 distinct connections (callers)"}
-for s in ["agents", "ticket", "agents-10k"]:
+for s in names:
     w(f"| {names[s]} | {spread(series('closed', s, 'direct', 'rps'))} | {spread(series('closed', s, 'nginx', 'rps'))} "
       f"| {spread(series('closed', s, 'gateway', 'rps'))} | {spread(ratio('closed', s, 'gateway', 'nginx'), '{:.2f}')} "
       f"| {spread(series('closed', s, 'nginx', 'cpu_us_per_call'), '{:.1f}')} µs "
@@ -86,7 +86,7 @@ for s in ["agents", "ticket", "agents-10k"]:
 w(f"\nPeak RSS over the whole run (VmHWM): gateway {int(hwm_gw) / 1024:.1f} MiB, nginx (master + workers) {int(hwm_nginx) / 1024:.1f} MiB.\n")
 # On a host where one core of load barely outruns the mock, nginx reaches the load's ceiling and
 # gateway ÷ nginx reads higher than the proxies' own costs would: say so, beside the figures.
-for s in ["agents", "ticket", "agents-10k"]:
+for s in names:
     d, n = series("closed", s, "direct", "rps"), series("closed", s, "nginx", "rps")
     if d and n and med(n) >= 0.9 * med(d):
         w(f"**Load-bound: {names[s]}**: nginx ran at {med(n) / med(d) * 100:.0f} % of direct, so the load core, "
@@ -161,7 +161,7 @@ def fits(label, hwm_kib):
 
 
 t = []
-for s in ["agents", "ticket", "agents-10k"]:
+for s in names:
     r = ratio("closed", s, "gateway", "nginx")
     t.append((f"throughput ≥ 1.0× nginx ({s})", f"{fig(r)}×", bool(r) and med(r) >= 1.0))
 cg, cn = series("closed", "agents", "gateway", "cpu_us_per_call"), series("closed", "agents", "nginx", "cpu_us_per_call")
