@@ -27,29 +27,31 @@ pub fn push_ms(out: &mut Vec<u8>, ms: i64) -> bool {
             .map(|s| out.extend_from_slice(s.as_bytes()))
             .is_some();
     }
-    let fields = [
-        (year, 4, b'-'),
-        (month, 2, b'-'),
-        (day, 2, b'T'),
-        (in_day / 3_600_000, 2, b':'),
-        (in_day / 60_000 % 60, 2, b':'),
-        (in_day / 1000 % 60, 2, b'.'),
-        (in_day % 1000, 3, b'Z'),
-    ];
-    // Written into a fixed buffer and appended once: per-byte pushes each checked capacity.
-    let mut text = [0u8; 24];
-    let mut at = 0;
-    for (n, width, then) in fields {
-        let mut n = n;
-        for d in text[at..at + width].iter_mut().rev() {
-            *d = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-        text[at + width] = then;
-        at += width + 1;
+    // In range every field fits a u32; two digits at a time, each pair one division by 10.
+    let (year, month, day) = (year as u32, month as u32, day as u32);
+    let in_day = in_day as u32;
+    let (secs, milli) = (in_day / 1000, in_day % 1000);
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    for (at, n) in [
+        (0, year / 100),
+        (2, year % 100),
+        (5, month),
+        (8, day),
+        (11, secs / 3600),
+        (14, secs / 60 % 60),
+        (17, secs % 60),
+        (21, milli % 100),
+    ] {
+        text[at..at + 2].copy_from_slice(&two_digits(n));
     }
-    out.extend_from_slice(&text[..at]);
+    text[20] = b'0' + (milli / 100) as u8;
+    out.extend_from_slice(&text);
     true
+}
+
+/// `n` (below 100) as two ASCII digits.
+fn two_digits(n: u32) -> [u8; 2] {
+    [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]
 }
 
 /// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01 (Howard

@@ -206,10 +206,17 @@ pub(super) fn raw_date(raw: &str) -> (Option<i64>, bool) {
 /// anything else, which goes through `parse_ms`. Below 10^15 the number is exact
 /// as the `f64` `parse_ms` reads it through.
 fn plain_timestamp(raw: &str) -> Option<Option<i64>> {
-    if !(1..=15).contains(&raw.len()) || !raw.bytes().all(|b| b.is_ascii_digit()) {
+    if !(1..=15).contains(&raw.len()) {
         return None;
     }
-    let n: i64 = raw.parse().ok()?;
+    // One pass that checks and reads the digits (15 of them cannot overflow an i64).
+    let mut n = 0i64;
+    for b in raw.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + i64::from(b - b'0');
+    }
     Some(match n {
         0 => None,
         n if n < 100_000_000_000 => Some(n * 1000),
@@ -492,6 +499,19 @@ mod tests {
 
     const TICKET: &str = include_str!("../../../bench/mock/ticket.json");
     const AGENTS: &str = include_str!("../../../bench/mock/agents.json");
+
+    proptest::proptest! {
+        /// A date sent as plain digits is read as the tree's `parse_ms` reads its number.
+        #[test]
+        fn plain_digits_are_read_as_parse_ms_reads_them(digits in 1u32..=16, n: u64) {
+            // As many numbers of each length: seconds and milliseconds both, and past the 15
+            // digits the plain read takes.
+            let raw = (n % 10u64.pow(digits)).to_string();
+            let v = value(&raw).unwrap();
+            let quiet = v.is_null() || v == 0 || v == "0";
+            proptest::prop_assert_eq!(raw_date(&raw), (parse_ms(&v), quiet));
+        }
+    }
 
     #[test]
     fn ticket_matches_the_reference() {

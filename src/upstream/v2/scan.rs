@@ -35,7 +35,8 @@ pub(super) struct Scanner<'a> {
 impl<'a> Scanner<'a> {
     /// At the start of `text`, which must be UTF-8.
     pub(super) fn new(text: &'a [u8]) -> Result<Self, NotJson> {
-        let text = std::str::from_utf8(text).map_err(|_| NotJson)?;
+        // simdutf8's vector check: std's read a 25 KB answer 16 bytes a step, 2 % of a ticket call.
+        let text = simdutf8::basic::from_utf8(text).map_err(|_| NotJson)?;
         Ok(Scanner {
             text,
             bytes: text.as_bytes(),
