@@ -235,22 +235,14 @@ impl<'a> Scanner<'a> {
     /// they encode is not checked here, as serde_json does not when it skips a value).
     #[inline(always)]
     fn skip_string(&mut self) -> Result<bool, NotJson> {
-        // Most strings (keys, ids, types) are plain and end within 32 bytes: past those here,
+        // Most strings (keys, ids, types) are plain and end within `SHORT` bytes: past those here,
         // without a call; a ticket has 800 of them, and the call's own cost was a quarter of
         // what reading one took.
         let rest = &self.bytes[self.pos..];
-        for at in [0, 8, 16, 24] {
-            let Some(word) = rest.get(at..).and_then(|r| r.first_chunk::<8>()) else {
-                break;
-            };
-            let found = special_bytes(u64::from_le_bytes(*word));
-            if found != 0 {
-                let end = at + (found.trailing_zeros() / 8) as usize;
-                if rest[end] == b'"' {
-                    self.pos += end + 1;
-                    return Ok(false);
-                }
-                break;
+        if let Ok(end) = short_run(rest) {
+            if rest[end] == b'"' {
+                self.pos += end + 1;
+                return Ok(false);
             }
         }
         self.skip_any_string()
@@ -355,17 +347,14 @@ impl<'a> Scanner<'a> {
 /// 25 KB: the short ones are read eight bytes a step with plain integer arithmetic (memchr's
 /// set-up would cost more than they do), the rest of a long one by memchr's vector search.
 fn plain_run(rest: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    while at < SHORT {
-        let Some(word) = rest[at..].first_chunk::<8>() else {
+    let at = match short_run(rest) {
+        Ok(end) => return Some(end),
+        // Less than a word left: the string ends in it or not at all.
+        Err(at) if at < SHORT => {
             return rest[at..].iter().position(|&b| special(b)).map(|i| at + i);
-        };
-        let found = special_bytes(u64::from_le_bytes(*word));
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
         }
-        at += 8;
-    }
+        Err(at) => at,
+    };
     // A long string (a message): memchr's vector search for its end, then one vector pass
     // (a minimum, which has no early exit to keep it from being one) for a control byte.
     let end = memchr::memchr2(b'"', b'\\', &rest[at..]).map(|i| at + i);
@@ -379,6 +368,25 @@ fn plain_run(rest: &[u8]) -> Option<usize> {
 /// How far a string is read eight bytes a step before it counts as long: most keys and ids
 /// end within it, and for them memchr's set-up costs more than the string.
 const SHORT: usize = 32;
+
+/// `plain_run`'s eight-byte steps over the first `SHORT` bytes: `Ok` with where the first byte
+/// a string cannot hold as it is sits, when one of those whole words has one; else `Err` with
+/// how many bytes they showed plain. Inlined into `skip_string`, so a short string costs no call.
+#[inline(always)]
+fn short_run(rest: &[u8]) -> Result<usize, usize> {
+    let mut at = 0;
+    while at < SHORT {
+        let Some(word) = rest[at..].first_chunk::<8>() else {
+            return Err(at);
+        };
+        let found = special_bytes(u64::from_le_bytes(*word));
+        if found != 0 {
+            return Ok(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    Err(at)
+}
 
 /// The high bit of each byte of `w` (little-endian) that is `"`, `\\` or below 0x20. Bytes
 /// above the first such byte may be flagged wrongly (a borrow runs on), so only the lowest
