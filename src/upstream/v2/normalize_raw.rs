@@ -513,6 +513,24 @@ mod tests {
         }
     }
 
+    /// Where seconds turn into milliseconds, and where the plain read hands over to
+    /// `parse_ms`: the edges a random draw seldom lands on.
+    #[test]
+    fn plain_digits_at_the_edges_are_read_as_parse_ms_reads_them() {
+        for n in [
+            1u64,
+            99_999_999_999,
+            100_000_000_000,
+            999_999_999_999_999,
+            1_000_000_000_000_000,
+        ] {
+            let raw = n.to_string();
+            let v = value(&raw).unwrap();
+            assert_eq!(raw_date(&raw), (parse_ms(&v), false), "{raw}");
+        }
+        assert_eq!(raw_date("0"), (None, true));
+    }
+
     #[test]
     fn ticket_matches_the_reference() {
         let cases = [

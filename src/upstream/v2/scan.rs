@@ -235,8 +235,8 @@ impl<'a> Scanner<'a> {
     /// they encode is not checked here, as serde_json does not when it skips a value).
     #[inline(always)]
     fn skip_string(&mut self) -> Result<bool, NotJson> {
-        // Most strings (keys, ids, types) are plain and end within `SHORT` bytes: past those here,
-        // without a call; a ticket has 800 of them, and the call's own cost was a quarter of
+        // Most strings (keys, ids, types) are plain and end within `SHORT` bytes, 1,061 of a
+        // ticket's 1,121: past those here, without a call, whose own cost was a quarter of
         // what reading one took.
         let rest = &self.bytes[self.pos..];
         if let Ok(end) = short_run(rest) {
@@ -248,7 +248,8 @@ impl<'a> Scanner<'a> {
         self.skip_any_string()
     }
 
-    /// `skip_string` for a string that is long or holds an escape or a control character.
+    /// `skip_string` for any string its inline path did not end: a long one, one with an
+    /// escape or a control character, or one near the end of the text.
     #[inline(never)]
     fn skip_any_string(&mut self) -> Result<bool, NotJson> {
         let mut escaped = false;
