@@ -36,6 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
+use actix_web::http::KeepAlive;
 use actix_web::{web, App, HttpServer};
 use serde_json::Value;
 
@@ -206,6 +207,16 @@ pub struct FakeLiveChat {
     server: ServerHandle,
 }
 
+/// How long the fake keeps an idle connection open: like an API front end (nginx's default),
+/// longer than the gateway keeps one in its pool, so the gateway always drops an idle
+/// connection first. actix's own 5 s closed connections the gateway still meant to reuse, and
+/// now and then a call met the close and failed.
+const IDLE_KEEP_ALIVE: Duration = Duration::from_secs(75);
+const _: () = assert!(
+    IDLE_KEEP_ALIVE.as_secs() > crate::upstream::transport::POOL_IDLE.as_secs(),
+    "the fake must outlast the gateway's idle pooled connections"
+);
+
 pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -228,6 +239,7 @@ impl FakeLiveChat {
                 .default_service(web::to(routes::handle))
         })
         .workers(1)
+        .keep_alive(KeepAlive::Timeout(IDLE_KEEP_ALIVE))
         .disable_signals()
         .shutdown_timeout(1)
         .listen(listener)?

@@ -22,6 +22,11 @@ const MAX_MESSAGE_CHARS: usize = 500;
 /// Largest answer the gateway reads from LiveChat.
 const MAX_UPSTREAM_BODY: usize = 8 * 1024 * 1024;
 
+/// How long a pooled connection to LiveChat may sit idle before it is dropped (awc's default,
+/// named so the fake LiveChat can be held to keeping its side open longer: a server that closes
+/// an idle connection first races the next call that reuses it, which then fails with a 502).
+pub const POOL_IDLE: Duration = Duration::from_secs(15);
+
 /// Sent on every upstream call: HelpDesk may block requests without one.
 pub const USER_AGENT: &str = concat!("livechat-gateway/", env!("CARGO_PKG_VERSION"));
 
@@ -64,7 +69,11 @@ impl Transport {
         let client = awc::Client::builder()
             .disable_redirects()
             .disable_timeout()
-            .connector(awc::Connector::new().timeout(timeout))
+            .connector(
+                awc::Connector::new()
+                    .timeout(timeout)
+                    .conn_keep_alive(POOL_IDLE),
+            )
             .add_default_header((header::USER_AGENT, USER_AGENT))
             .finish();
         Self {
